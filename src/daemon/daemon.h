@@ -1,0 +1,4 @@
+/*
+ * daemon.h - struct daemon: the loop and the modules it owns.
+ */
+#pragma once
