@@ -4,4 +4,6 @@ set -e
 cd "$(dirname "$0")"
 autoreconf --install --force
 # automake does not install the TAP driver by itself.
-cp -f "$(automake --print-libdir)/tap-driver.sh" build-aux/
+for f in tap-driver.sh test-driver; do
+	cp -f "$(automake --print-libdir)/$f" build-aux/
+done
