@@ -110,10 +110,9 @@ def _tokenize(text):
                 if j >= n:
                     raise ConditionError("unterminated string starting at offset %d" % i)
                 ch = text[j]
-                if ch == "\\" and j + 1 < n:
-                    buf.append(text[j + 1])
-                    j += 2
-                    continue
+                # No escapes: the contract's grammar (connectwise-api.md 5)
+                # has none, so a client that relied on a backslash here
+                # would be wrong against the real server.
                 if ch == quote:
                     break
                 buf.append(ch)
