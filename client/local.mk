@@ -43,7 +43,7 @@ doc/cwtimectl.1: $(srcdir)/doc/cwtimectl.1.scd.in cwtimectl$(EXEEXT)
 	./cwtimectl$(EXEEXT) --man-commands > $@.cmds && \
 	$(AWK) -v cmds=$@.cmds \
 	    '$$0 == "@COMMANDS@" { while ((getline l < cmds) > 0) print l; next } \
-	     { gsub(/@VERSION@/, "$(PACKAGE_VERSION)"); print }' \
+	     { gsub(/@VERSION[@]/, "$(PACKAGE_VERSION)"); print }' \
 	    $(srcdir)/doc/cwtimectl.1.scd.in > $@.scd && \
 	$(SCDOC) < $@.scd > $@.tmp && rm -f $@.cmds $@.scd && mv -f $@.tmp $@
 endif
