@@ -18,10 +18,21 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <json-c/json.h>
 
 #include "common/errcode.h"
+
+
+/* Format constants (doc/journal-format.md). */
+#define JOURNAL_RECORD_MAX (256u * 1024u)          /* payload bytes */
+#define JOURNAL_CHECKPOINT_MAX (64u * 1024u * 1024u) /* checkpoint payload */
+#define JOURNAL_HEADER_SIZE 64u
+#define JOURNAL_RECORD_OVERHEAD 20u                /* 16 B header + CRC */
+#define JOURNAL_FORMAT_VERSION 1u
+#define JOURNAL_SEGMENT_PREALLOC (1024u * 1024u)
+#define JOURNAL_BATCH_MAX (16u * 1024u * 1024u)    /* pending bytes */
 
 struct journal;
 struct fileops;
@@ -62,15 +73,19 @@ struct journal_config {
  *                 running (pid N)")
  *   -EIO from syncfs: the caller exits 75
  *   ERR_JOURNAL_CORRUPT (-EBADMSG): damage in the middle; the message names
- *                 file, offset, expected and found; the caller exits 65.
- * Does not log. */
+ *                 file, offset, expected and found; the caller exits 65
+ *                 (also for a record of unknown type: "newer cwtimed").
+ * apply may already have run for some records when it fails; the caller
+ * exits anyway. Creates state_dir (0700) when missing. Does not log. */
 int journal_open(const struct journal_config *cfg, struct journal **ret,
     struct errbuf *reterr);
 
 /* Encodes a record into the pending batch. The payload is borrowed (it is
  * serialised at once). done may be NULL. Fails with -EROFS once the
  * journal has failed, -E2BIG over JOURNAL_RECORD_MAX, -ENOSPC (ERR_DISK_FULL)
- * when 'reserve_space' is true and free space is below min_free_bytes. */
+ * when 'reserve_space' is true and free space is below min_free_bytes,
+ * -ENOBUFS (ERR_BUSY) when JOURNAL_BATCH_MAX bytes already wait, -EINVAL
+ * for an unknown type, CHECKPOINT, or a payload that is not an object. */
 int journal_append(struct journal *j, uint16_t type, json_object *payload,
     bool reserve_space, journal_done_fn *done, void *userdata,
     struct errbuf *reterr);
@@ -85,7 +100,10 @@ bool journal_pending(const struct journal *j);
  * batch with ERR_STORAGE_FAILED and marks the journal failed for good:
  * journal_failed() turns true, no fsync is ever called on that descriptor
  * again, and the caller must exit 75. Compacts when the segments exceed
- * compact_bytes. Returns 0 or the negative errno of the failure. */
+ * compact_bytes. Returns 0 or the negative errno of the failure; -EIO
+ * after a committed batch means the compaction that followed hit an fsync
+ * failure: check journal_failed() after every commit. -EBUSY when called
+ * from a done callback. Does not log. */
 int journal_commit(struct journal *j);
 
 /* True after an fsync failure: the daemon must stop taking changes. */
@@ -106,6 +124,37 @@ void journal_free(struct journal *j);
  * *reterr (file, offset, expected, found) and returns -EBADMSG. With
  * repair, moves the damaged segment to quarantine/, keeps every record
  * before the damage in a new segment, and returns 0. Writes a short
- * report to out. */
+ * report to out. Takes the lock: -EWOULDBLOCK while cwtimed runs. A
+ * record of unknown type returns -EBADMSG and is never repaired. */
 int journal_check(const char *state_dir, bool repair, FILE *out,
     struct errbuf *reterr);
+
+/* --- Pure encoding, exposed for the tests and the fuzz target. --- */
+
+/* Encodes one record (framing of doc/journal-format.md 3) into out, which
+ * must hold len + JOURNAL_RECORD_OVERHEAD bytes. Returns the record size,
+ * or -E2BIG when len is 0 or above max_len, -EINVAL for type 0. */
+ssize_t journal_record_encode(uint64_t salt, uint16_t type, uint64_t seq,
+    const void *payload, size_t len, size_t max_len, uint8_t *out);
+
+/* A decoded record: points into the buffer it came from. */
+struct journal_record_view {
+	uint16_t type;
+	uint16_t flags;
+	uint64_t seq;
+	const uint8_t *payload;
+	size_t len;
+	size_t size; /* whole record, framing included */
+};
+
+enum journal_decode_result {
+	JOURNAL_DECODE_OK = 0,    /* valid with this salt (any seq, any type) */
+	JOURNAL_DECODE_END,       /* 16 zero bytes, or fewer than 16 zeros left */
+	JOURNAL_DECODE_INVALID,   /* bad length, flags, type 0, short or CRC */
+};
+
+/* Decodes the record at buf[0..avail) with salt. Does not check seq or
+ * whether the type is known. Pure. */
+enum journal_decode_result journal_record_decode(uint64_t salt,
+    const uint8_t *buf, size_t avail, size_t max_len,
+    struct journal_record_view *ret);
