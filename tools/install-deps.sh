@@ -7,7 +7,7 @@ PACKAGES="build-essential autoconf automake pkg-config git
 libuv1-dev libcurl4-openssl-dev libjson-c-dev libsystemd-dev libinih-dev
 libcmocka-dev scdoc mandoc shellcheck python3 python3-jsonschema
 strace curl socat i3blocks timewarrior clang xfsprogs e2fsprogs util-linux
-openssl faketime dbus systemd valgrind fiu-utils libfiu-dev nftables"
+openssl faketime dbus systemd valgrind fiu-utils libfiu-dev nftables python3-dbus python3-gi"
 
 missing=""
 for p in $PACKAGES; do
