@@ -373,7 +373,7 @@ const struct cmd cmds_table[] = {
 	"Discard a timer without creating an entry.", REQ, target_opt_pos,
 	yes_opts, NULL),
     SUB("codes", "codes", "[--refresh]",
-	"List the work types and roles you may use, with their ids.", REQ,
+	"List the charge codes (for code:NAME targets), with their ids.", REQ,
 	no_args, refresh_opts, NULL),
     SUB("entries", "entries",
 	"[--target T] [--member ID|me] [--company ID] [--since DATE] "

@@ -23,6 +23,7 @@
 #include "client/conn.h"
 #include "client/docgen.h"
 #include "client/output.h"
+#include "client/print-entries.h"
 #include "common/cleanup.h"
 #include "common/errcode.h"
 #include "common/proto.h"
@@ -220,8 +221,11 @@ run_request(const struct cmd_request *req, const char *socket)
 		fputs(out, stdout);
 		return 0;
 	}
-	CLEANUP_FREE char *text = output_result_human(result);
+	CLEANUP_FREE char *text = print_entries_result(req->cmd->wire, result);
 
+	if (!text) {
+		text = output_result_human(result);
+	}
 	if (text) {
 		fputs(text, stdout);
 	}

@@ -1,0 +1,337 @@
+/*
+ * print-entries.c - tables for the ConnectWise pass-through replies:
+ * entries, sheet show, sheets, worktypes/roles/codes, and the per-id
+ * results of approve, reject and the sheet actions.
+ *
+ * Job: turn a reply's result into aligned text with totals. Pure apart
+ * from reading the process TZ for local dates: builds a string, never
+ * prints; unknown shapes return NULL so the generic printer takes over.
+ */
+#include "client/print-entries.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "common/timeparse.h"
+
+struct pbuf {
+	char *s;
+	size_t len, cap;
+	bool ok;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+pb_addf(struct pbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!b->ok) {
+		return;
+	}
+	for (;;) {
+		size_t room = b->cap - b->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(
+		    b->s ? b->s + b->len : NULL, b->s ? room : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->ok = false;
+			return;
+		}
+		if (b->s && (size_t) n < room) {
+			b->len += (size_t) n;
+			return;
+		}
+		size_t cap = b->cap ? b->cap : 1024;
+
+		while (cap < b->len + (size_t) n + 1) {
+			cap *= 2;
+		}
+		char *p = realloc(b->s, cap);
+
+		if (!p) {
+			b->ok = false;
+			return;
+		}
+		b->s = p;
+		b->cap = cap;
+	}
+}
+
+static char *
+pb_take(struct pbuf *b)
+{
+	if (!b->ok || !b->s) {
+		free(b->s);
+		return b->ok ? strdup("") : NULL;
+	}
+	return b->s;
+}
+
+static json_object *
+member(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	if (!o || !json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, key, &v)) {
+		return NULL;
+	}
+	return v;
+}
+
+static const char *
+str(json_object *o, const char *key)
+{
+	json_object *v = member(o, key);
+
+	return v && json_object_is_type(v, json_type_string)
+	    ? json_object_get_string(v)
+	    : "";
+}
+
+static double
+num(json_object *o, const char *key)
+{
+	json_object *v = member(o, key);
+
+	if (v &&
+	    (json_object_is_type(v, json_type_double) ||
+		json_object_is_type(v, json_type_int))) {
+		return json_object_get_double(v);
+	}
+	return 0;
+}
+
+static long long
+id_of(json_object *o)
+{
+	json_object *v = member(o, "id");
+
+	return v && json_object_is_type(v, json_type_int)
+	    ? (long long) json_object_get_int64(v)
+	    : 0;
+}
+
+/* "2024-02-15 09:00" in local time, or the text as it came. */
+static void
+local_time(const char *iso, char *buf, size_t n)
+{
+	int64_t t;
+	time_t tt;
+	struct tm tm;
+
+	if (timeparse_parse_iso(iso, &t, NULL) < 0) {
+		snprintf(buf, n, "%s", iso);
+		return;
+	}
+	tt = (time_t) t;
+	if (!localtime_r(&tt, &tm) ||
+	    strftime(buf, n, "%Y-%m-%d %H:%M", &tm) == 0) {
+		snprintf(buf, n, "%s", iso);
+	}
+}
+
+/* The notes on one line, cut to width characters. */
+static void
+one_line(const char *s, char *buf, size_t width)
+{
+	size_t i = 0;
+
+	for (; *s && i + 1 < width; s++) {
+		buf[i++] = (*s == '\n' || *s == '\r' || *s == '\t') ? ' ' : *s;
+	}
+	buf[i] = '\0';
+}
+
+static void
+target_of(json_object *e, char *buf, size_t n)
+{
+	const char *type = str(e, "chargeToType");
+	long long id = (long long) num(e, "chargeToId");
+
+	if (strcmp(type, "ServiceTicket") == 0) {
+		snprintf(buf, n, "ticket:%lld", id);
+	} else if (strcmp(type, "ProjectTicket") == 0) {
+		snprintf(buf, n, "project:%lld", id);
+	} else if (strcmp(type, "ChargeCode") == 0) {
+		snprintf(buf, n, "code:%lld", id);
+	} else if (strcmp(type, "Activity") == 0) {
+		snprintf(buf, n, "activity:%lld", id);
+	} else {
+		snprintf(buf, n, "company:%s",
+		    str(member(e, "company"), "identifier"));
+	}
+}
+
+static void
+entry_rows(struct pbuf *b, json_object *entries)
+{
+	size_t n = json_object_array_length(entries);
+
+	pb_addf(b, "%-8s %-16s %6s  %-9s %-17s %-10s %-14s %s\n", "ID", "START",
+	    "HOURS", "BILLING", "STATUS", "MEMBER", "TARGET", "NOTES");
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(entries, i);
+		char when[32], target[48], notes[41];
+
+		local_time(str(e, "timeStart"), when, sizeof(when));
+		target_of(e, target, sizeof(target));
+		one_line(str(e, "notes"), notes, sizeof(notes));
+		pb_addf(b, "%-8lld %-16s %6.2f  %-9s %-17s %-10s %-14s %s\n",
+		    id_of(e), when, num(e, "actualHours"),
+		    str(e, "billableOption"), str(e, "status"),
+		    str(member(e, "member"), "identifier"), target, notes);
+	}
+}
+
+static char *
+print_entries(json_object *r)
+{
+	struct pbuf b = {.ok = true};
+	json_object *entries = member(r, "entries");
+
+	if (!entries || !json_object_is_type(entries, json_type_array)) {
+		return NULL;
+	}
+	entry_rows(&b, entries);
+	pb_addf(&b, "%lld entries, %.2f h, billable %.2f h\n",
+	    (long long) num(r, "count"), num(r, "hours"),
+	    num(r, "billable_hours"));
+	if (json_object_get_boolean(member(r, "truncated"))) {
+		pb_addf(&b,
+		    "(%lld shown: the totals cover all; narrow the filter or "
+		    "use --limit)\n",
+		    (long long) num(r, "returned"));
+	}
+	return pb_take(&b);
+}
+
+static char *
+print_sheet(json_object *r)
+{
+	struct pbuf b = {.ok = true};
+	json_object *s = member(r, "sheet");
+	json_object *entries = member(r, "entries");
+
+	if (!s || !entries || !json_object_is_type(entries, json_type_array)) {
+		return NULL;
+	}
+	pb_addf(&b, "sheet %lld  %s  %.10s to %.10s  %s\n", id_of(s),
+	    str(member(s, "member"), "identifier"), str(s, "dateStart"),
+	    str(s, "dateEnd"), str(s, "status"));
+	entry_rows(&b, entries);
+	pb_addf(&b, "%lld entries, %.2f h\n", (long long) num(r, "count"),
+	    num(r, "hours"));
+	return pb_take(&b);
+}
+
+static char *
+print_sheets(json_object *r)
+{
+	struct pbuf b = {.ok = true};
+	json_object *sheets = member(r, "sheets");
+	size_t n;
+
+	if (!sheets || !json_object_is_type(sheets, json_type_array)) {
+		return NULL;
+	}
+	n = json_object_array_length(sheets);
+	pb_addf(&b, "%-8s %-10s %4s %6s  %-10s %-10s %-17s %7s\n", "ID",
+	    "MEMBER", "YEAR", "PERIOD", "START", "END", "STATUS", "HOURS");
+	for (size_t i = 0; i < n; i++) {
+		json_object *s = json_object_array_get_idx(sheets, i);
+
+		pb_addf(&b,
+		    "%-8lld %-10s %4lld %6lld  %-10.10s %-10.10s %-17s "
+		    "%7.2f\n",
+		    id_of(s), str(member(s, "member"), "identifier"),
+		    (long long) num(s, "year"), (long long) num(s, "period"),
+		    str(s, "dateStart"), str(s, "dateEnd"), str(s, "status"),
+		    num(s, "hours"));
+	}
+	pb_addf(&b, "%zu sheets\n", n);
+	return pb_take(&b);
+}
+
+static char *
+print_items(json_object *r)
+{
+	struct pbuf b = {.ok = true};
+	json_object *items = member(r, "items");
+	size_t n;
+
+	if (!items || !json_object_is_type(items, json_type_array)) {
+		return NULL;
+	}
+	n = json_object_array_length(items);
+	pb_addf(&b, "%-6s %s\n", "ID", "NAME");
+	for (size_t i = 0; i < n; i++) {
+		json_object *it = json_object_array_get_idx(items, i);
+
+		pb_addf(&b, "%-6lld %s%s\n", id_of(it), str(it, "name"),
+		    json_object_get_boolean(member(it, "inactiveFlag"))
+			? " (inactive)"
+			: "");
+	}
+	return pb_take(&b);
+}
+
+static char *
+print_results(json_object *r)
+{
+	struct pbuf b = {.ok = true};
+	json_object *res = member(r, "results");
+	size_t n;
+
+	if (!res || !json_object_is_type(res, json_type_array)) {
+		return NULL;
+	}
+	n = json_object_array_length(res);
+	for (size_t i = 0; i < n; i++) {
+		json_object *it = json_object_array_get_idx(res, i);
+		bool good = json_object_get_boolean(member(it, "ok"));
+
+		pb_addf(&b, "%-8lld %-6s %s\n", id_of(it),
+		    good ? "ok" : "failed",
+		    !good		       ? str(it, "message")
+			: str(it, "status")[0] ? str(it, "status")
+					       : str(it, "action"));
+	}
+	return pb_take(&b);
+}
+
+char *
+print_entries_result(const char *wire, json_object *result)
+{
+	if (!wire || !result ||
+	    !json_object_is_type(result, json_type_object)) {
+		return NULL;
+	}
+	if (strcmp(wire, "entries") == 0) {
+		return print_entries(result);
+	}
+	if (strcmp(wire, "sheet.show") == 0) {
+		return print_sheet(result);
+	}
+	if (strcmp(wire, "sheets") == 0) {
+		return print_sheets(result);
+	}
+	if (strcmp(wire, "worktypes") == 0 || strcmp(wire, "roles") == 0 ||
+	    strcmp(wire, "codes") == 0) {
+		return print_items(result);
+	}
+	if (strcmp(wire, "approve") == 0 || strcmp(wire, "reject") == 0 ||
+	    strncmp(wire, "sheet.", 6) == 0) {
+		return print_results(result);
+	}
+	return NULL;
+}

@@ -1,0 +1,126 @@
+/*
+ * cmd-ref.h - the reference data commands (worktypes, roles, codes), the
+ * daemon's reference data cache with name resolution, and the helpers
+ * the ConnectWise pass-through commands share (cmd-entry.c, cmd-sheet.c):
+ * a per-operation ConnectWise client, a pager that follows Link headers
+ * to the end, and the error hints of the user's reference document.
+ *
+ * Everything runs on the loop's thread and may be called from callbacks.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "common/errcode.h"
+#include "common/proto.h"
+#include "core/refdata.h"
+#include "daemon/commands.h"
+
+struct cwapi;
+struct cwapi_list_query;
+struct cwapi_result;
+struct daemon;
+struct http;
+
+extern const struct cmd_table cmd_ref_table;
+
+/* ---- a ConnectWise client for one operation ---- */
+
+/*
+ * Interactive commands use their own short-lived client (transport plus
+ * cwapi), opened when the command starts and closed when it ends, so no
+ * handle outlives the operation and shutdown needs no hook. Interactive
+ * calls are rare; the extra connection costs nothing that matters.
+ */
+struct cmdref_client {
+	struct http *http;
+	struct cwapi *api;
+};
+
+/* Opens a client from d->config and d->secret. Returns 0, or a negative
+ * errno with reterr (api-not-configured, config). Does not log. */
+int cmdref_client_open(
+    struct daemon *d, struct cmdref_client *c, struct errbuf *reterr);
+/* Cancels its calls (no callbacks) and closes it; safe inside one of its
+ * callbacks. Accepts a zeroed struct. */
+void cmdref_client_close(struct cmdref_client *c);
+
+/* ---- paging ---- */
+
+/* The end of a list: r is 0 and items the records (borrowed, the
+ * caller may json_object_get them), or r < 0 with err. pages: how many
+ * GETs were made. */
+typedef void cmdref_list_fn(int r, json_object *items, size_t pages,
+    const struct errbuf *err, void *userdata);
+
+/* Hard page limit of one listing (connectwise-api.md 6). */
+#define CMDREF_MAX_PAGES 200
+
+/*
+ * GETs q and then every rel="next" page until the Link header has no
+ * next, a page comes back short or empty, or limit records (0: no
+ * limit) have arrived. q->page_size is the page size. cb runs once,
+ * never from inside this call's own stack. Returns 0 or a negative errno
+ * (then cb never runs).
+ */
+int cmdref_list_all(struct cmdref_client *c, const struct cwapi_list_query *q,
+    size_t limit, cmdref_list_fn *cb, void *userdata);
+
+/* Reply lines are at most PROTO_LINE_MAX bytes: a new array with the
+ * first records of items (references taken) whose JSON fits in budget
+ * bytes; *ret_truncated tells whether some were left out. NULL on
+ * ENOMEM. */
+json_object *cmdref_fit_array(
+    json_object *items, size_t budget, bool *ret_truncated);
+
+/* What a reply may spend on records (the rest: totals, framing). */
+#define CMDREF_REPLY_BUDGET (PROTO_LINE_MAX - 4096)
+
+/* ---- the reference data cache ---- */
+
+/* The daemon's cache (one per process; its lists are fetched lazily). */
+struct refdata *cmdref_cache(void);
+
+/* The time the cache's TTL is measured in: loop time in seconds. */
+int64_t cmdref_now(struct daemon *d);
+
+typedef void cmdref_resolved_fn(
+    int r, int64_t id, const struct errbuf *err, void *userdata);
+
+/*
+ * refdata_resolve() for the daemon: resolves name (a name or a decimal
+ * id) of kind to an id. Returns 0 and *ret_id at once when the cache
+ * allows (ids, fresh lists); a negative errno with reterr for an unknown
+ * or ambiguous name (ERR_UNKNOWN_NAME / ERR_AMBIGUOUS_NAME, with close
+ * matches, field set to field_name); or -EINPROGRESS: the list is being
+ * fetched and cb(r, id, err, userdata) runs later, exactly once, with
+ * the outcome (userdata must stay valid until then). For timers started
+ * with a name before the cache existed: call it at stop.
+ */
+int cmdref_resolve(struct daemon *d, enum refdata_kind kind, const char *name,
+    const char *field_name, int64_t *ret_id, cmdref_resolved_fn *cb,
+    void *userdata, struct errbuf *reterr);
+
+/* Fetches the list of kind now (force) or when missing or expired, then
+ * runs cb(r, 0, err, userdata) once (later). Returns 0, or a negative
+ * errno (cb never runs). */
+int cmdref_fetch(struct daemon *d, enum refdata_kind kind, bool force,
+    cmdref_resolved_fn *cb, void *userdata);
+
+/* ---- errors ---- */
+
+/*
+ * Adds the explanation of the user's reference table to a ConnectWise
+ * error in e (its message and field stay as ConnectWise wrote them):
+ * missing chargeToId, member or timeStart; an unknown work type or role;
+ * a billed entry; an invalid status; 429 (its body has "error", not
+ * "code"). Pure string work; does not log.
+ */
+void cmdref_explain(struct errbuf *e, const struct cwapi_result *res);
+
+/* Fails req with res's error (after cmdref_explain). */
+void cmdref_fail_result(struct request *req, const struct cwapi_result *res);

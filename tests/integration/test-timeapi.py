@@ -1,0 +1,612 @@
+#!/usr/bin/env python3
+"""test-timeapi.py - the time API through the daemon, end to end: the real
+cwtimed and cwtimectl against the fake ConnectWise server (tests/fakecw).
+
+Asserts the exact decoded query each filter and shortcut sends, that
+hostile values never change a query's meaning, paging past 1,000 records,
+PATCH bodies, the refusal to delete a billed entry, approvals with good
+and bad ids, every sheet action, name resolution and its errors, the
+reference data cache, ConnectWise's own error messages (the 429 body with
+"error" instead of "code" included), table totals, --json objects and exit
+statuses (4 when ConnectWise refused). Runs with TZ=UTC so that dates are
+fixed. Prints TAP.
+"""
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+SRCDIR = os.environ.get("top_srcdir", ".")
+sys.path.insert(0, os.path.join(SRCDIR, "tests", "fakecw"))
+import client  # noqa: E402
+
+CWTIMED = os.environ.get("CWTIMED", "./cwtimed")
+CTL = os.environ.get("CWTIMECTL", "./cwtimectl")
+
+results = []
+
+
+def ok(cond, name, diag=None):
+    results.append((bool(cond), name, diag))
+    return bool(cond)
+
+
+class Daemon:
+    def __init__(self, base, api_url, extra_conf=""):
+        self.runtime = os.path.join(base, "run")
+        self.state = os.path.join(base, "state")
+        self.config = os.path.join(base, "conf")
+        for d in (self.runtime, self.state, self.config):
+            os.makedirs(d, mode=0o700, exist_ok=True)
+        cdir = os.path.join(self.config, "cwtimed")
+        os.makedirs(cdir, mode=0o700, exist_ok=True)
+        with open(os.path.join(cdir, "cwtimed.conf"), "w") as f:
+            f.write("[api]\nurl = %s\ncompany = %s\nmember = jdoe\n%s"
+                    % (api_url, client.COMPANY, extra_conf))
+        cred = os.path.join(cdir, "credentials")
+        fd = os.open(cred, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("[api]\npublic_key = %s\nprivate_key = %s\n"
+                    "client_id = %s\n" % (client.PUBLIC_KEY,
+                                          client.PRIVATE_KEY,
+                                          client.CLIENT_ID))
+        self.notify_path = os.path.join(base, "notify")
+        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.notify.bind(self.notify_path)
+        self.env = dict(os.environ)
+        for k in ("LISTEN_FDS", "LISTEN_PID", "JOURNAL_STREAM",
+                  "WATCHDOG_USEC", "CREDENTIALS_DIRECTORY"):
+            self.env.pop(k, None)
+        self.env.update({"XDG_RUNTIME_DIR": self.runtime,
+                         "XDG_STATE_HOME": self.state,
+                         "XDG_CONFIG_HOME": self.config,
+                         "HOME": base, "TZ": "UTC"})
+        denv = dict(self.env)
+        denv["NOTIFY_SOCKET"] = self.notify_path
+        self.log = os.path.join(base, "cwtimed.log")
+        self.logf = open(self.log, "wb")
+        self.proc = subprocess.Popen([CWTIMED, "--log-level", "debug"],
+                                     env=denv, stdout=self.logf,
+                                     stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout=20.0):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            r, _, _ = select.select([self.notify], [], [], 0.1)
+            if r and "READY=1" in self.notify.recv(4096).decode():
+                return True
+            if self.proc.poll() is not None:
+                return False
+        return False
+
+    def ctl(self, *args, timeout=60):
+        p = subprocess.run([CTL] + list(args), capture_output=True,
+                           text=True, env=self.env, timeout=timeout)
+        return p.returncode, p.stdout, p.stderr
+
+    def ctl_json(self, *args):
+        code, out, err = self.ctl("--json", *args)
+        try:
+            return code, json.loads(out), err
+        except ValueError:
+            return code, None, err + out
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.notify.close()
+        self.logf.close()
+        return self.proc.returncode
+
+
+class Log:
+    """The fake's request log, read incrementally."""
+
+    def __init__(self, cw):
+        self.cw = cw
+        self.seen = 0
+
+    def new(self):
+        reqs = self.cw.requests()
+        out = reqs[self.seen:]
+        self.seen = len(reqs)
+        return out
+
+
+def gets(reqs, path):
+    return [r for r in reqs if r["method"] == "GET" and r["relpath"] == path]
+
+
+def cond_of(reqs, path="/time/entries"):
+    g = gets(reqs, path)
+    return g[0]["query"].get("conditions") if g else None
+
+
+def main():
+    if shutil.which(CWTIMED) is None and not os.access(CWTIMED, os.X_OK):
+        print("1..0 # SKIP skip-probe: cwtimed not built (%s)" % CWTIMED)
+        return 0
+    base = tempfile.mkdtemp(prefix="cwt-timeapi-")
+    os.chmod(base, 0o700)
+    cw = client.FakeCW(os.path.join(base, "fake"))
+    os.makedirs(os.path.join(base, "fake"), exist_ok=True)
+    d = None
+    try:
+        cw.start()
+        d = Daemon(base, cw.api_url)
+        if not ok(d.wait_ready(), "cwtimed starts with [api] url at the fake",
+                  open(d.log, "rb").read().decode(errors="replace")[-2000:]):
+            return finish()
+        try:
+            run_all(d, cw, Log(cw))
+        except Exception as ex:  # a broken step must still print TAP
+            import traceback
+            ok(False, "the test ran to its end", traceback.format_exc())
+    finally:
+        if d:
+            status = d.stop()
+            ok(status == 0, "cwtimed exits 0 on SIGTERM (exit %s)" % status,
+               open(d.log, "rb").read().decode(errors="replace")[-3000:])
+        cw.stop()
+        shutil.rmtree(base, ignore_errors=True)
+    return finish()
+
+
+def finish():
+    print("1..%d" % len(results))
+    failed = 0
+    for i, (good, name, diag) in enumerate(results, 1):
+        print("%s %d - %s" % ("ok" if good else "not ok", i, name))
+        if not good:
+            failed += 1
+            if diag:
+                for line in str(diag).splitlines()[-40:]:
+                    print("# " + line)
+    return 0
+
+
+def run_all(d, cw, log):
+    test_search_filters(d, cw, log)
+    test_hostile(d, cw, log)
+    test_names(d, cw, log)
+    test_paging(d, cw, log)
+    test_show_edit_delete(d, cw, log)
+    test_approvals(d, cw, log)
+    test_sheets(d, cw, log)
+    test_errors(d, cw, log)
+
+
+def test_search_filters(d, cw, log):
+    log.new()
+    code, out, err = d.ctl("entries", "--member", "123", "--since",
+                           "2024-02-12", "--until", "2024-02-18")
+    reqs = log.new()
+    g = gets(reqs, "/time/entries")
+    ok(code == 0 and len(g) == 1 and g[0]["query"] == {
+        "conditions": "member/id=123 and timeStart>=[2024-02-12T00:00:00Z] "
+                      "and timeStart<[2024-02-19T00:00:00Z]",
+        "pageSize": "1000", "pageId": "0"}
+       and g[0]["headers"].get("pagination-type") == "forward-only",
+       "entries --member --since --until: exact query, forward-only paging",
+       (code, err, reqs))
+    # 1001 only (1002 is on 2024-02-21): 1.5 h, billable
+    ok("\n1001 " in out and "2024-02-15 09:00" in out and
+       "ticket:54321" in out and "1002" not in out and
+       "1 entries, 1.50 h, billable 1.50 h" in out,
+       "entries prints the entry and the total hours", out)
+
+    code, js, err = d.ctl_json("entries", "--member", "123", "--since",
+                               "2024-02-12", "--until", "2024-02-18")
+    log.new()
+    ok(code == 0 and js and js["count"] == 1 and js["hours"] == 1.5 and
+       js["billable_hours"] == 1.5 and js["entries"][0]["id"] == 1001 and
+       js["entries"][0]["chargeToId"] == 54321,
+       "entries --json: ConnectWise's objects and the totals", (code, js, err))
+
+    cases = [
+        (("--target", "54321"),
+         'chargeToType="ServiceTicket" and chargeToId=54321'),
+        (("--target", "project:7001"),
+         'chargeToType="ProjectTicket" and chargeToId=7001'),
+        (("--target", "code:10"),
+         'chargeToType="ChargeCode" and chargeToId=10'),
+        (("--target", "company:AcmeCorp"), 'company/identifier="AcmeCorp"'),
+        (("--company", "12345"), "company/id=12345"),
+        (("--mine",), 'member/identifier="jdoe"'),
+        (("--member", "me"), 'member/identifier="jdoe"'),
+        (("--status", "pendingapproval"), 'status="PendingApproval"'),
+        (("--billing", "DoNotBill"), 'billableOption="DoNotBill"'),
+        (("--unbilled",), 'status="Open" and billableOption="Billable"'),
+        (("--awaiting-billing",),
+         '(status="ApprovedByTierOne" or status="ApprovedByTierTwo" or '
+         'status="ReadyToBill") and billableOption="Billable"'),
+        (("--member", "123", "--unbilled", "--conditions",
+          'notes contains "fuser" or notes contains "VPN"'),
+         'member/id=123 and status="Open" and billableOption="Billable" '
+         'and (notes contains "fuser" or notes contains "VPN")'),
+        (("--mine", "--target", "54322", "--status", "Open", "--billing",
+          "Billable"),
+         'member/identifier="jdoe" and status="Open" and '
+         'billableOption="Billable" and chargeToType="ServiceTicket" and '
+         'chargeToId=54322'),
+    ]
+    for args, want in cases:
+        code, out, err = d.ctl("entries", *args)
+        got = cond_of(log.new())
+        ok(code == 0 and got == want,
+           "entries %s sends conditions=%s" % (" ".join(args), want),
+           (code, got, err))
+
+    # --today and --this-week are local days (TZ=UTC here)
+    now = time.time()
+    day = time.strftime("%Y-%m-%d", time.gmtime(now))
+    nxt = time.strftime("%Y-%m-%d", time.gmtime(now + 86400))
+    code, out, err = d.ctl("entries", "--today")
+    got = cond_of(log.new())
+    # the day may turn over between our clock read and the daemon's
+    ok(code == 0 and got in (
+        "timeStart>=[%sT00:00:00Z] and timeStart<[%sT00:00:00Z]"
+        % (day, nxt),
+        "timeStart>=[%sT00:00:00Z] and timeStart<[%sT00:00:00Z]" % (
+            nxt, time.strftime("%Y-%m-%d", time.gmtime(now + 2 * 86400)))),
+       "entries --today: today's local midnight to tomorrow's", (got, err))
+    code, out, err = d.ctl("entries", "--this-week")
+    got = cond_of(log.new())
+    tm = time.gmtime(now)
+    mon = now - tm.tm_wday * 86400
+    want = "timeStart>=[%sT00:00:00Z] and timeStart<[%sT00:00:00Z]" % (
+        time.strftime("%Y-%m-%d", time.gmtime(mon)),
+        time.strftime("%Y-%m-%d", time.gmtime(mon + 7 * 86400)))
+    ok(code == 0 and got == want,
+       "entries --this-week: Monday to next Monday", (got, want, err))
+
+    code, out, err = d.ctl("entries", "--order-by", "timeStart desc",
+                           "--limit", "2", "--member", "123")
+    g = gets(log.new(), "/time/entries")
+    ok(code == 0 and len(g) == 1 and g[0]["query"] == {
+        "conditions": "member/id=123", "orderBy": "timeStart desc",
+        "page": "1", "pageSize": "2"} and
+       "pagination-type" not in g[0]["headers"] and
+       "1004" in out and "1003" in out and "1001" not in out,
+       "entries --order-by uses navigable paging, --limit the page size",
+       (code, g, out, err))
+
+    # client-side checks: nothing reaches ConnectWise
+    for args, status, what in [
+            (("--status", "Approved"), 2, "ApprovedByTierOne"),
+            (("--status", "Bogus"), 2, "invalid status 'Bogus'"),
+            (("--today", "--since", "2024-01-01"), 2, "cannot be combined"),
+            (("--unbilled", "--awaiting-billing"), 2, "cannot be combined"),
+            (("--since", "2024-02-10", "--until", "2024-02-01"), 2,
+             "--until must be after --since"),
+            (("--order-by", "timeStart; drop"), 2, "invalid --order-by"),
+            (("--mine", "--member", "5"), 2, "cannot be combined"),
+    ]:
+        code, out, err = d.ctl("entries", *args)
+        reqs = log.new()
+        ok(code == status and what in err and not reqs,
+           "entries %s: exit %d, '%s', nothing sent" % (" ".join(args),
+                                                         status, what),
+           (code, err, reqs))
+
+
+def test_hostile(d, cw, log):
+    ids = cw.insert_entries([
+        {"chargeToType": "ServiceTicket", "chargeToId": 54321,
+         "member": {"id": 125}, "timeStart": "2024-03-04T09:00:00Z",
+         "timeEnd": "2024-03-04T10:00:00Z", "billableOption": "Billable",
+         "notes": 'a) or (id>0'},
+        {"chargeToType": "ServiceTicket", "chargeToId": 54321,
+         "member": {"id": 125}, "timeStart": "2024-03-04T11:00:00Z",
+         "timeEnd": "2024-03-04T12:00:00Z", "billableOption": "Billable",
+         "notes": 'say "hi" and or'},
+    ])
+    log.new()
+    for raw, want_ids in [
+            ('notes contains \'say "hi" and or\'', [ids[1]]),
+            ('notes contains "a) or (id>0"', [ids[0]]),
+            ('notes contains "(" or notes contains \'"\'', ids),
+    ]:
+        code, js, err = d.ctl_json("entries", "--member", "125",
+                                   "--conditions", raw)
+        got = cond_of(log.new())
+        ok(code == 0 and got == "member/id=125 and (%s)" % raw and
+           sorted(e["id"] for e in js["entries"]) == sorted(want_ids),
+           "hostile raw conditions stay inside their parentheses: %s" % raw,
+           (code, got, js, err))
+    for raw, what in [('x=1) or (id>0', "unbalanced ')'"),
+                      ('notes="open', "unterminated"),
+                      ('(id>0', "unclosed")]:
+        code, out, err = d.ctl("entries", "--member", "125", "--conditions",
+                               raw)
+        reqs = log.new()
+        ok(code == 2 and "bad-filter" in err and what in err and not reqs,
+           "raw conditions that could escape are refused (%s)" % raw,
+           (code, err, reqs))
+    # hostile names never reach a query: they resolve or fail
+    code, out, err = d.ctl("entries", "--work-type",
+                           'Remote" or id>0 or "')
+    reqs = log.new()
+    ok(code == 2 and "unknown-name" in err and
+       not gets(reqs, "/time/entries"),
+       "a hostile work type name is an unknown name, never a condition",
+       (code, err, reqs))
+
+
+def test_names(d, cw, log):
+    # the list was fetched by test_hostile; it is cached now
+    code, out, err = d.ctl("entries", "--work-type", "remote", "--member",
+                           "123")
+    reqs = log.new()
+    ok(code == 0 and cond_of(reqs) == "member/id=123 and workType/id=5" and
+       not gets(reqs, "/time/workTypes"),
+       "--work-type NAME resolves from the cache (no second fetch)",
+       (code, err, reqs))
+    code, out, err = d.ctl("entries", "--work-type", "Remot3")
+    reqs = log.new()
+    ok(code == 2 and "unknown-name" in err and
+       "close matches: 'Remote' (5)" in err and
+       not gets(reqs, "/time/entries"),
+       "an unknown work type lists close matches", (code, err))
+    code, out, err = d.ctl("entries", "--work-type", "tr")
+    ok(code == 2 and "ambiguous-name" in err and "'Training' (3)" in err
+       and "'Travel' (4)" in err, "an ambiguous prefix lists the candidates",
+       (code, err))
+    code, out, err = d.ctl("entries", "--work-type", "Legacy Field Work")
+    ok(code == 2 and "inactive" in err, "an inactive work type is refused",
+       (code, err))
+    code, out, err = d.ctl("entries", "--target", "code:mtng")
+    reqs = log.new()
+    ok(code == 0 and cond_of(reqs) ==
+       'chargeToType="ChargeCode" and chargeToId=10' and
+       len(gets(reqs, "/time/chargeCodes")) == 1,
+       "code:NAME resolves through the charge codes", (code, err, reqs))
+
+    code, js, err = d.ctl_json("worktypes")
+    reqs = log.new()
+    ok(code == 0 and len(js["items"]) == 8 and
+       {"id": 5, "name": "Remote"}.items() <= js["items"][4].items() and
+       not gets(reqs, "/time/workTypes"),
+       "worktypes answers from the cache", (code, js, reqs))
+    code, js, err = d.ctl_json("worktypes", "--refresh")
+    reqs = log.new()
+    g = gets(reqs, "/time/workTypes")
+    ok(code == 0 and len(g) == 1 and g[0]["query"].get("pageSize") == "1000"
+       and len(js["items"]) == 8, "worktypes --refresh fetches again",
+       (code, reqs))
+    code, js, err = d.ctl_json("roles")
+    ok(code == 0 and [r["name"] for r in js["items"]][:2] ==
+       ["Level 1 Tech", "Level 2 Tech"], "roles lists the work roles",
+       (code, js, err))
+    code, out, err = d.ctl("codes")
+    ok(code == 0 and "MTNG" in out and "ONCALL" in out,
+       "codes lists the charge codes", (code, out, err))
+    log.new()
+
+
+def test_paging(d, cw, log):
+    batch = []
+    for i in range(1500):
+        h, m = divmod(i, 60)
+        batch.append({"chargeToType": "ServiceTicket", "chargeToId": 54323,
+                      "member": {"id": 125},
+                      "timeStart": "2024-05-%02dT%02d:%02d:00Z"
+                                   % (1 + h // 24, h % 24, m),
+                      "actualHours": 0.25, "billableOption": "DoNotBill",
+                      "notes": "bulk %d" % i})
+    ids = cw.insert_entries(batch)
+    log.new()
+    code, js, err = d.ctl_json("entries", "--member", "125", "--since",
+                               "2024-05-01")
+    g = gets(log.new(), "/time/entries")
+    ok(code == 0 and js["count"] == 1500 and js["pages"] == 2 and
+       js["truncated"] and 0 < js["returned"] == len(js["entries"]) < 1500
+       and js["entries"][0]["id"] == min(ids) and
+       [r["query"].get("pageId") for r in g] ==
+       ["0", str(sorted(ids)[999])] and
+       abs(js["hours"] - 375.0) < 1e-6 and js["billable_hours"] == 0,
+       "paging follows the next link past 1,000 records", (code, err, g))
+    code, js, err = d.ctl_json("entries", "--member", "125", "--since",
+                               "2024-05-01", "--limit", "1200")
+    g = gets(log.new(), "/time/entries")
+    ok(code == 0 and js["count"] == 1200 and len(g) == 2 and
+       g[1]["query"]["pageSize"] == "1000",
+       "--limit stops the paging", (code, err, len(g)))
+
+
+def test_show_edit_delete(d, cw, log):
+    code, js, err = d.ctl_json("entry", "show", "1003")
+    ok(code == 0 and js["id"] == 1003 and js["internalNotes"] ==
+       "Toner low as well", "entry show prints ConnectWise's object",
+       (code, js, err))
+    code, out, err = d.ctl("entry", "show", "99999")
+    ok(code == 4 and "api-not-found" in err and
+       "TimeEntry 99999 not found" in err,
+       "entry show of a missing id shows ConnectWise's message, exit 4",
+       (code, err))
+    log.new()
+    code, js, err = d.ctl_json("entry", "edit", "1003", "--notes",
+                               'Fixed "fuser"; it\'s fine', "--hours", "2",
+                               "--work-type", "Remote")
+    reqs = log.new()
+    p = [r for r in reqs if r["method"] == "PATCH"]
+    ok(code == 0 and len(p) == 1 and p[0]["relpath"] == "/time/entries/1003"
+       and p[0]["body"] == [
+           {"op": "replace", "path": "notes",
+            "value": 'Fixed "fuser"; it\'s fine'},
+           {"op": "replace", "path": "timeEnd",
+            "value": "2024-02-27T15:15:00Z"},
+           {"op": "replace", "path": "actualHours", "value": 2},
+           {"op": "replace", "path": "workType", "value": {"id": 5}}],
+       "entry edit --hours moves timeEnd (deduct kept): exact PATCH body",
+       (code, err, p))
+    ent = [e for e in cw.entries() if e["id"] == 1003]
+    ent = ent[0] if ent else None
+    ok(ent and ent["timeEnd"] == "2024-02-27T15:15:00Z" and
+       ent["actualHours"] == 2 and ent["hoursDeduct"] == 0.25,
+       "the stored entry is consistent", ent)
+    code, js, err = d.ctl_json("entry", "edit", "1003", "--deduct", "0.5",
+                               "--billing", "nocharge")
+    p = [r for r in log.new() if r["method"] == "PATCH"]
+    ok(code == 0 and p and p[0]["body"] == [
+        {"op": "replace", "path": "timeEnd", "value": "2024-02-27T15:15:00Z"},
+        {"op": "replace", "path": "hoursDeduct", "value": 0.5},
+        {"op": "replace", "path": "actualHours", "value": 1.75},
+        {"op": "replace", "path": "billableOption", "value": "NoCharge"}],
+       "entry edit --deduct recomputes actualHours", (code, err, p))
+    for args, what in [(("--hours", "1", "--end", "10:00"), "--hours and --end"),
+                       ((), "nothing to change"),
+                       (("--hours", "30"), "at most 24")]:
+        code, out, err = d.ctl("entry", "edit", "1003", *args)
+        reqs = log.new()
+        ok(code == 2 and what in err and not reqs,
+           "entry edit %s refused before any request" % " ".join(args),
+           (code, err, reqs))
+    code, out, err = d.ctl("entry", "edit", "1003", "--role", "Engineeer")
+    ok(code == 2 and "'Engineer' (4)" in err,
+       "entry edit --role with a typo lists close matches", (code, err))
+    log.new()
+
+    code, out, err = d.ctl("entry", "delete", "1001", "--yes")
+    reqs = log.new()
+    ok(code == 4 and "billed" in err.lower() and
+       not [r for r in reqs if r["method"] == "DELETE"],
+       "entry delete of a Billed entry is refused before asking the server",
+       (code, err, reqs))
+    code, out, err = d.ctl("entry", "delete", "1004")
+    reqs = log.new()
+    ok(code == 1 and "confirm-needed" in err and
+       not [r for r in reqs if r["method"] == "DELETE"],
+       "entry delete without --yes asks for confirmation", (code, err))
+    code, out, err = d.ctl("entry", "delete", "1004", "--yes")
+    reqs = log.new()
+    ok(code == 0 and [r["relpath"] for r in reqs if r["method"] == "DELETE"]
+       == ["/time/entries/1004"] and
+       not [e for e in cw.entries() if e["id"] == 1004],
+       "entry delete --yes deletes", (code, err, reqs))
+    # the server's own refusal: 1002 sits on an approved sheet
+    code, out, err = d.ctl("entry", "delete", "1002", "--yes")
+    ok(code == 4 and "time sheet 802 is ApprovedByTierOne" in err and
+       "sheet reverse" in err,
+       "a refused delete shows ConnectWise's message and a hint", (code, err))
+
+
+def test_approvals(d, cw, log):
+    log.new()
+    code, out, err = d.ctl("approve", "1003", "99999")
+    reqs = log.new()
+    p = [r for r in reqs if r["method"] == "PATCH"]
+    ok(code == 4 and sorted(r["relpath"] for r in p) ==
+       ["/time/entries/1003", "/time/entries/99999"] and
+       all(r["body"] == [{"op": "replace", "path": "status",
+                          "value": "ApprovedByTierOne"}] for r in p),
+       "approve PATCHes the configured status for each id", (code, err, p))
+    ok("1003 (" in err and "99999 (" in err and
+       "approve its time sheet instead" in err and "not found" in err,
+       "approve names each failed id, with the sheet hint where refused",
+       err)
+    code, out, err = d.ctl("reject", "1003", "--reason",
+                           'needs "detail" (and more)')
+    p = [r for r in log.new() if r["method"] == "PATCH"]
+    ok(code == 4 and p and p[0]["body"] == [
+        {"op": "replace", "path": "status", "value": "Rejected"},
+        {"op": "replace", "path": "internalNotes",
+         "value": 'Toner low as well\nRejected: needs "detail" (and more)'}],
+       "reject PATCHes status and appends the reason to internalNotes",
+       (code, err, p))
+    code, out, err = d.ctl("reject", "1003")
+    ok(code == 2, "reject without --reason is a usage error", (code, err))
+
+
+def sheet_status(cw, sid):
+    for s in cw.state()["sheets"]:
+        if s["id"] == sid:
+            return s["status"]
+    return None
+
+
+def test_sheets(d, cw, log):
+    log.new()
+    code, js, err = d.ctl_json("sheets", "--member", "123", "--year",
+                               "2024", "--status", "open")
+    got = cond_of(log.new(), "/time/sheets")
+    ok(code == 0 and got == 'member/id=123 and year=2024 and status="Open"'
+       and [s["id"] for s in js["sheets"]] == [803],
+       "sheets: exact conditions and the matching sheets", (code, got, js))
+    code, js, err = d.ctl_json("sheet", "show", "803")
+    reqs = log.new()
+    ok(code == 0 and js["sheet"]["id"] == 803 and
+       [e["id"] for e in js["entries"]] == [1003] and
+       abs(js["hours"] - 1.75) < 1e-9 and
+       cond_of(reqs, "/time/entries") == "timeSheet/id=803",
+       "sheet show: the sheet, its entries and the total hours",
+       (code, js, err))
+    code, out, err = d.ctl("sheet", "submit", "803")
+    reqs = log.new()
+    ok(code == 0 and [(r["method"], r["relpath"]) for r in reqs] ==
+       [("POST", "/time/sheets/803/submit")] and
+       sheet_status(cw, 803) == "PendingApproval",
+       "sheet submit", (code, err, reqs))
+    code, out, err = d.ctl("sheet", "approve", "803", "804", "801",
+                           "--tier", "1")
+    reqs = log.new()
+    posts = sorted((r["relpath"], json.dumps(r.get("body"))) for r in reqs
+                   if r["method"] == "POST")
+    ok(code == 4 and posts == [
+        ("/time/sheets/801/approve",
+         '{"id": 801, "approvalType": "Tier1Update"}'),
+        ("/time/sheets/803/approve",
+         '{"id": 803, "approvalType": "Tier1Update"}'),
+        ("/time/sheets/804/approve",
+         '{"id": 804, "approvalType": "Tier1Update"}')] and
+       "1 of 3 failed" in err and "801 (" in err and
+       "done: 803 804" in err.replace(",", ""),
+       "sheet approve with a mix of good and bad ids names the failures",
+       (code, err, posts))
+    code, out, err = d.ctl("sheet", "reject", "804")
+    ok(code == 0 and [r["relpath"] for r in log.new()] ==
+       ["/time/sheets/804/reject"], "sheet reject", (code, err))
+    code, out, err = d.ctl("sheet", "reverse", "803")
+    ok(code == 0 and [r["relpath"] for r in log.new()] ==
+       ["/time/sheets/803/reverse"], "sheet reverse", (code, err))
+    code, out, err = d.ctl("sheet", "approve", "803", "--tier", "3")
+    ok(code == 2 and not log.new(), "sheet approve --tier 3 is refused",
+       (code, err))
+    code, out, err = d.ctl("sheet", "show", "999999")
+    ok(code == 4 and "not found" in err, "sheet show of a missing sheet",
+       (code, err))
+
+
+def test_errors(d, cw, log):
+    cw.add_fault("429", match={"method": "GET", "path": "/time/entries"},
+                 retry_after=30)
+    log.new()
+    code, out, err = d.ctl("entries", "--member", "123")
+    ok(code == 4 and "Too many requests" in err and "rate limited" in err,
+       "a 429 with 'error' instead of 'code' shows its message, exit 4",
+       (code, err))
+    cw.add_fault("status", status=403, match={"method": "GET",
+                                              "path": "/time/entries/*"},
+                 body={"code": "Security", "message": "You do not have "
+                       "security permission to perform this action."})
+    code, out, err = d.ctl("entry", "show", "1003")
+    ok(code == 4 and "security permission" in err,
+       "a 403 shows ConnectWise's message", (code, err))
+    cw.clear_faults()
+    log.new()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
