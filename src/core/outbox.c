@@ -316,7 +316,12 @@ transition(struct outbox *o, uint16_t type, uint64_t seq, json_object *p,
 		keep_error = true;
 		break;
 	case JOURNAL_REC_RECONCILED:
-		if (e->state != OUTBOX_UNKNOWN) {
+		/* ATTEMPT_STARTED too: the daemon died after the attempt
+		 * record, the next run saw the entry UNKNOWN (after_replay,
+		 * no record) and reconciled it; replay reaches this record
+		 * before after_replay runs */
+		if (e->state != OUTBOX_UNKNOWN &&
+		    e->state != OUTBOX_ATTEMPT_STARTED) {
 			goto refused;
 		}
 		if (jget_i64(p, "found", &v)) {
