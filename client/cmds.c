@@ -144,6 +144,11 @@ static const struct cmd_arg no_args[] = {A_END};
 static const struct cmd_arg target_opt_pos[] = {A_TARGET_OPT, A_END};
 static const struct cmd_arg target_req_pos[] = {A_TARGET_REQ, A_END};
 static const struct cmd_arg id_pos[] = {A_ID, A_END};
+/* Queued entries are named by a prefix of their UUID (queue lists them). */
+static const struct cmd_arg uuid_pos[] = {
+    {"id", CMD_ARG_STRING, CMD_ARGF_REQUIRED, "ID", NULL, NULL,
+	"entry id: a unique prefix of its UUID, as 'cwtimectl queue' shows"},
+    A_END};
 static const struct cmd_arg ids_pos[] = {A_IDS, A_END};
 static const struct cmd_arg refresh_opts[] = {A_REFRESH, A_END};
 static const struct cmd_arg yes_opts[] = {A_YES, A_END};
@@ -323,16 +328,16 @@ static const struct cmd sheet_subs[];
 
 static const struct cmd queue_subs[] = {
     QSUB("drop", "ID --yes",
-	"Drop a queued or rejected entry; its time is lost.", id_pos, yes_opts,
+	"Drop a queued or rejected entry; its time is lost.", uuid_pos, yes_opts,
 	NULL),
     QSUB("edit", "ID [options as start]",
-	"Change a queued or rejected entry and queue it again.", id_pos,
+	"Change a queued or rejected entry and queue it again.", uuid_pos,
 	entry_opts, NULL),
     QSUB("pause", "", "Stop submitting until queue resume.", no_args, no_args,
 	NULL),
     QSUB("resume", "", "Submit again after queue pause.", no_args, no_args,
 	NULL),
-    QSUB("retry", "ID", "Retry a rejected or waiting entry now.", id_pos,
+    QSUB("retry", "ID", "Retry a rejected or waiting entry now.", uuid_pos,
 	no_args, NULL),
     {NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL},
 };

@@ -271,9 +271,9 @@ def body(tmp):
           "args": {"target": "54321", "ago_s": 600,
                    "work_type": "Remote"}},
          "start sends target, ago_s and work_type")
-    sent(["queue", "retry", "7"],
-         {"v": 1, "id": 1, "cmd": "queue.retry", "args": {"id": 7}},
-         "queue retry sends cmd queue.retry")
+    sent(["queue", "retry", "3f2a"],
+         {"v": 1, "id": 1, "cmd": "queue.retry", "args": {"id": "3f2a"}},
+         "queue retry sends cmd queue.retry with the UUID prefix as a string")
     sent(["app", "1", "2"],
          {"v": 1, "id": 1, "cmd": "approve", "args": {"ids": [1, 2]}},
          "a unique prefix runs the verb")

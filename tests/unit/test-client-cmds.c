@@ -127,15 +127,15 @@ test_requests(void **state)
 	    {ARGV("queue", "--all"),
 		"{\"v\":1,\"id\":1,\"cmd\":\"queue\",\"args\":"
 		"{\"all\":true}}"},
-	    {ARGV("queue", "retry", "12"),
+	    {ARGV("queue", "retry", "3f2a"),
 		"{\"v\":1,\"id\":1,\"cmd\":\"queue.retry\",\"args\":"
-		"{\"id\":12}}"},
+		"{\"id\":\"3f2a\"}}"},
 	    {ARGV("queue", "ed", "12", "--notes", "x"),
 		"{\"v\":1,\"id\":1,\"cmd\":\"queue.edit\",\"args\":"
-		"{\"id\":12,\"notes\":\"x\"}}"},
+		"{\"id\":\"12\",\"notes\":\"x\"}}"},
 	    {ARGV("queue", "drop", "12", "--yes"),
 		"{\"v\":1,\"id\":1,\"cmd\":\"queue.drop\",\"args\":"
-		"{\"id\":12,\"yes\":true}}"},
+		"{\"id\":\"12\",\"yes\":true}}"},
 	    {ARGV("queue", "pause"),
 		"{\"v\":1,\"id\":1,\"cmd\":\"queue.pause\"}"},
 	    {ARGV("queue", "resume"),
