@@ -1,0 +1,1400 @@
+/*
+ * cmd-timer.c - the timer commands (start, stop, pause, resume, toggle,
+ * switch, cancel, set, note, adjust, log, list) and the read-only views
+ * status, recent and queue.
+ *
+ * Job: translate cwtimectl's arguments (client/cmds.c: "role", "billing",
+ * "add_to", "email", "ago_s", ...) into the core's inputs, call the
+ * matching tracker_prepare_*() with one clock reading, journal the record
+ * and reply from the state after the commit.
+ *
+ * Invariants:
+ * - a handler changes nothing itself: validation happens in prepare, the
+ *   journal applies, and only then on_committed builds the reply; a
+ *   refused command leaves the journal byte-identical;
+ * - one clock reading per command (struct now), from d->ticker's clock;
+ * - the [defaults] of the target type fill the template of a NEW timer or
+ *   logged entry only, under the user's options (a resumed timer keeps
+ *   what "set" gave it).
+ * Must never: read a clock directly, log what a client sent above debug.
+ */
+#include "daemon/cmd-timer.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/cleanup.h"
+#include "common/errcode.h"
+#include "common/proto.h"
+#include "common/timeparse.h"
+#include "core/entry.h"
+#include "core/outbox.h"
+#include "core/records.h"
+#include "core/state.h"
+#include "core/target.h"
+#include "core/tracker.h"
+#include "daemon/commands.h"
+#include "daemon/config.h"
+#include "daemon/daemon.h"
+#include "daemon/ticker.h"
+
+/* --ago beyond this is refused as absurd (log refuses the same). */
+#define CMD_TIMER_MAX_AGO_S (7 * 86400)
+/* Replies are one line of at most PROTO_LINE_MAX bytes: listings stop
+ * below this and say what they left out. */
+#define CMD_TIMER_REPLY_BUDGET (PROTO_LINE_MAX - 4096)
+/* recent without --limit. */
+#define CMD_TIMER_RECENT_DEFAULT 10
+
+/* ---- small helpers ---- */
+
+static void
+put_json(void *p)
+{
+	json_object_put(p);
+}
+
+/* Reads the clock; fails the request (and returns false) when it cannot.
+ */
+static bool
+read_now(struct request *req, struct now *ret)
+{
+	struct daemon *d = request_daemon(req);
+	struct errbuf e;
+
+	errbuf_clear(&e);
+	if (!d->ticker) {
+		request_failf(req, ERR_NOT_SUPPORTED, NULL,
+		    "timers are not set up in this daemon");
+		return false;
+	}
+	if (ticker_now(d->ticker, ret, &e) < 0) {
+		request_fail(req, &e);
+		return false;
+	}
+	return true;
+}
+
+static int
+jadd(json_object *o, const char *key, json_object *v)
+{
+	if (!v) {
+		return -ENOMEM;
+	}
+	json_object_object_add(o, key, v);
+	return 0;
+}
+
+static const char *
+jstr(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string)) {
+		return NULL;
+	}
+	return json_object_get_string(v);
+}
+
+/* ---- arguments -> entry fields ---- */
+
+/* Sets the named booleans of a comma-separated list ("detail,internal").
+ * names[i] is the word, keys[i] the entry_fields_from_args key. */
+static int
+list_to_flags(const char *list, const char *field, const char *const *names,
+    const char *const *keys, size_t n, json_object *out,
+    struct errbuf *reterr)
+{
+	const char *p = list;
+	int r;
+
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t) (comma - p) : strlen(p);
+		size_t i;
+
+		for (i = 0; i < n; i++) {
+			if (strlen(names[i]) == len &&
+			    strncasecmp(names[i], p, len) == 0) {
+				break;
+			}
+		}
+		if (i == n || len == 0) {
+			r = errbuf_set(reterr, ERR_BAD_ARGUMENT, -EINVAL,
+			    "'%.*s' is not one of %s", (int) (len > 40 ? 40 :
+			    len), p, strcmp(field, "add_to") == 0 ?
+			    "detail, internal, resolution" :
+			    "resource, contact, cc");
+			errbuf_set_field(reterr, field);
+			return r;
+		}
+		if (jadd(out, keys[i], json_object_new_boolean(1)) < 0) {
+			return -ENOMEM;
+		}
+		p += len + (comma ? 1 : 0);
+	}
+	return 0;
+}
+
+static int
+copy_string_arg(struct request *req, const char *from, const char *to,
+    json_object *out)
+{
+	const char *s = request_arg_string(req, from);
+
+	if (!s) {
+		return 0;
+	}
+	return jadd(out, to, json_object_new_string(s));
+}
+
+/* The defaults of [defaults] / [defaults "TYPE"] for a target, as
+ * entry_fields_from_args keys. */
+static int
+defaults_to_args(const struct config *c, const struct target *tg,
+    json_object *out)
+{
+	struct config_defaults def;
+	enum config_target ct;
+	const char *b;
+	int r = 0;
+
+	ct = config_target_from_string(target_type_short_name(tg->type));
+	if (ct == CONFIG_TARGET_INVALID) {
+		return 0;
+	}
+	config_defaults_for(c, ct, &def);
+	if (def.work_type && r == 0) {
+		r = jadd(out, "work_type",
+		    json_object_new_string(def.work_type));
+	}
+	if (def.role && r == 0) {
+		r = jadd(out, "work_role", json_object_new_string(def.role));
+	}
+	if (def.agreement && r == 0) {
+		r = jadd(out, "agreement",
+		    json_object_new_string(def.agreement));
+	}
+	b = config_billing_to_string(def.billing);
+	if (b && def.billing != CONFIG_BILLING_UNSET && r == 0) {
+		r = jadd(out, "billable", json_object_new_string(b));
+	}
+	return r;
+}
+
+/* Builds the field template from the request: the target type's defaults
+ * (when defaults_for is not NULL) under the user's options. Returns 0 and
+ * fills the initialised *ret, or fails with the reason in *reterr. */
+static int
+fields_from_request(struct request *req, const struct target *defaults_for,
+    struct entry *ret, struct errbuf *reterr)
+{
+	static const char *const add_names[] = { "detail", "internal",
+		"resolution" };
+	static const char *const add_keys[] = { "add_to_detail",
+		"add_to_internal", "add_to_resolution" };
+	static const char *const email_names[] = { "resource", "contact",
+		"cc" };
+	static const char *const email_keys[] = { "email_resource",
+		"email_contact", "email_cc_flag" };
+	CLEANUP_JSON json_object *a = json_object_new_object();
+	struct daemon *d = request_daemon(req);
+	const char *s;
+	int64_t id;
+	int r = 0;
+
+	if (!a) {
+		return -ENOMEM;
+	}
+	if (defaults_for && d->have_config) {
+		r = defaults_to_args(&d->config, defaults_for, a);
+	}
+	/* client/cmds.c's names -> entry_fields_from_args' names */
+	if (r == 0) {
+		r = copy_string_arg(req, "work_type", "work_type", a);
+	}
+	if (r == 0) {
+		r = copy_string_arg(req, "role", "work_role", a);
+	}
+	if (r == 0) {
+		r = copy_string_arg(req, "billing", "billable", a);
+	}
+	if (r == 0) {
+		r = copy_string_arg(req, "notes", "notes", a);
+	}
+	if (r == 0) {
+		r = copy_string_arg(req, "internal_notes", "internal_notes", a);
+	}
+	if (r == 0) {
+		r = copy_string_arg(req, "email_cc", "email_cc", a);
+	}
+	if (r == 0) {
+		r = copy_string_arg(req, "company", "company", a);
+	}
+	if (r == 0) {
+		r = copy_string_arg(req, "member", "member", a);
+	}
+	if (r == 0 && request_arg_int(req, "agreement", &id)) {
+		char buf[32];
+
+		if (id <= 0 || id > 2147483647) {
+			r = errbuf_set(reterr, ERR_BAD_ARGUMENT, -EINVAL,
+			    "an agreement id is 1 to 2147483647");
+			errbuf_set_field(reterr, "agreement");
+			return r;
+		}
+		snprintf(buf, sizeof(buf), "%" PRId64, id);
+		r = jadd(a, "agreement", json_object_new_string(buf));
+	}
+	if (r < 0) {
+		return r;
+	}
+	s = request_arg_string(req, "add_to");
+	if (s) {
+		r = list_to_flags(s, "add_to", add_names, add_keys,
+		    ARRAY_SIZE(add_names), a, reterr);
+		if (r < 0) {
+			return r;
+		}
+	}
+	s = request_arg_string(req, "email");
+	if (s) {
+		r = list_to_flags(s, "email", email_names, email_keys,
+		    ARRAY_SIZE(email_names), a, reterr);
+		if (r < 0) {
+			return r;
+		}
+	}
+	r = entry_fields_from_args(a, ret, reterr);
+	if (r == -EINVAL && reterr->field[0]) {
+		/* name the option the user typed, not the internal key */
+		if (strcmp(reterr->field, "work_role") == 0) {
+			errbuf_set_field(reterr, "role");
+		} else if (strcmp(reterr->field, "billable") == 0) {
+			errbuf_set_field(reterr, "billing");
+		}
+	}
+	return r;
+}
+
+/* True when the request names a target that has no timer yet (so the
+ * [defaults] apply); fills *ret. A target that does not parse gives
+ * false: prepare reports it. */
+static bool
+new_target(struct request *req, const char *text, struct target *ret)
+{
+	struct daemon *d = request_daemon(req);
+	char key[TARGET_STR_MAX];
+
+	if (!text || target_parse(text, ret, NULL) < 0) {
+		return false;
+	}
+	return tracker_find(&d->state.tracker, target_format(ret, key)) ==
+	    NULL;
+}
+
+/* --at / --ago of start and stop into one label (0: now). */
+static int
+label_from_request(struct request *req, const struct now *now, int64_t *ret,
+    struct errbuf *reterr)
+{
+	int64_t at = 0, ago = 0;
+	bool has_at = request_arg_int(req, "at", &at);
+	bool has_ago = request_arg_int(req, "ago_s", &ago);
+	int r;
+
+	*ret = 0;
+	if (has_at && has_ago) {
+		r = errbuf_set(reterr, ERR_USAGE, -EINVAL,
+		    "give --at or --ago, not both");
+		errbuf_set_field(reterr, "ago_s");
+		return r;
+	}
+	if (has_ago) {
+		if (ago <= 0) {
+			r = errbuf_set(reterr, ERR_BAD_DURATION, -EINVAL,
+			    "--ago must be more than zero");
+			errbuf_set_field(reterr, "ago_s");
+			return r;
+		}
+		if (ago > CMD_TIMER_MAX_AGO_S) {
+			r = errbuf_set(reterr, ERR_BAD_DURATION, -EINVAL,
+			    "--ago is longer than a week");
+			errbuf_set_field(reterr, "ago_s");
+			return r;
+		}
+		*ret = now->wall_utc_s - ago;
+		return 0;
+	}
+	if (has_at) {
+		if (at <= 0) {
+			r = errbuf_set(reterr, ERR_BAD_TIME, -EINVAL,
+			    "--at is out of range");
+			errbuf_set_field(reterr, "at");
+			return r;
+		}
+		if (at > now->wall_utc_s) {
+			char buf[TIMEPARSE_UTC_LEN];
+
+			r = errbuf_set(reterr, ERR_TIME_IN_FUTURE, -EINVAL,
+			    "%s is in the future", timeparse_format_utc(at,
+			    buf));
+			errbuf_set_field(reterr, "at");
+			return r;
+		}
+		*ret = at;
+	}
+	return 0;
+}
+
+/* ---- result objects ---- */
+
+/* The timer object of client/output.h from one tracker_status_json
+ * timer (which it extends in place). */
+static int
+decorate_timer(json_object *one)
+{
+	json_object *fields = NULL, *wt = NULL, *v = NULL;
+	const char *b;
+	int r = 0;
+
+	if (json_object_object_get_ex(one, "worked_s", &v)) {
+		r = jadd(one, "elapsed_s",
+		    json_object_new_int64(json_object_get_int64(v)));
+	}
+	/* ConnectWise lookups (summary) come with the API client. */
+	if (r == 0) {
+		r = jadd(one, "summary", json_object_new_string(""));
+	}
+	if (r == 0) {
+		json_object_object_add(one, "pause_reason", NULL);
+	}
+	(void) json_object_object_get_ex(one, "fields", &fields);
+	b = jstr(fields, "billableOption");
+	if (r == 0) {
+		json_object_object_add(one, "billable_option",
+		    b ? json_object_new_string(b) : NULL);
+	}
+	if (r == 0) {
+		const char *name = NULL;
+		char buf[32];
+
+		if (fields &&
+		    json_object_object_get_ex(fields, "workType", &wt)) {
+			name = jstr(wt, "name");
+			if (!name && json_object_object_get_ex(wt, "id", &v)) {
+				snprintf(buf, sizeof(buf), "%" PRId64,
+				    json_object_get_int64(v));
+				name = buf;
+			}
+		}
+		json_object_object_add(one, "work_type",
+		    name ? json_object_new_string(name) : NULL);
+	}
+	return r;
+}
+
+/* Seconds since the end of the oldest pending entry (its body's timeEnd),
+ * 0 when there is none. */
+static int64_t
+oldest_pending_age(const struct outbox *o, int64_t now)
+{
+	int64_t oldest = 0;
+
+	for (size_t i = 0; i < o->n_entries; i++) {
+		const struct outbox_entry *oe = o->entries[i];
+		const char *te;
+		int64_t t;
+
+		if (oe->state != OUTBOX_PENDING &&
+		    oe->state != OUTBOX_ATTEMPT_STARTED) {
+			continue;
+		}
+		te = jstr(oe->body, "timeEnd");
+		if (te && timeparse_parse_iso(te, &t, NULL) == 0 &&
+		    (oldest == 0 || t < oldest)) {
+			oldest = t;
+		}
+	}
+	return oldest > 0 && now > oldest ? now - oldest : 0;
+}
+
+static json_object *
+queue_counts(const struct outbox *o, int64_t now)
+{
+	json_object *q = json_object_new_object();
+
+	if (!q) {
+		return NULL;
+	}
+	json_object_object_add(q, "pending",
+	    json_object_new_int64((int64_t) (outbox_count(o, OUTBOX_PENDING) +
+	    outbox_count(o, OUTBOX_ATTEMPT_STARTED))));
+	json_object_object_add(q, "unknown",
+	    json_object_new_int64((int64_t) outbox_count(o, OUTBOX_UNKNOWN)));
+	json_object_object_add(q, "rejected",
+	    json_object_new_int64((int64_t) outbox_count(o, OUTBOX_REJECTED)));
+	json_object_object_add(q, "oldest_pending_age_s",
+	    json_object_new_int64(oldest_pending_age(o, now)));
+	return q;
+}
+
+/* submission.state: "offline" without credentials, "paused" by queue
+ * pause, else "ok" (the submitter will report api-unreachable). */
+static json_object *
+submission_json(struct daemon *d)
+{
+	json_object *s = json_object_new_object();
+	const char *state = "ok", *reason = "";
+
+	if (!s) {
+		return NULL;
+	}
+	if (!d->have_config || !config_api_configured(&d->config)) {
+		state = "offline";
+		reason = "no [api] in the configuration";
+	} else if (!d->have_secret) {
+		state = "offline";
+		reason = "no ConnectWise credentials";
+	} else if (d->state.outbox.paused) {
+		state = "paused";
+		reason = d->state.outbox.pause_reason;
+	}
+	json_object_object_add(s, "state", json_object_new_string(state));
+	json_object_object_add(s, "reason", json_object_new_string(reason));
+	return s;
+}
+
+/* Bytes of o serialised as on the wire (about: escaping may differ by a
+ * few bytes from proto.c's flags, which the budget's margin absorbs). */
+static size_t
+json_len(json_object *o)
+{
+	size_t len = 0;
+
+	if (!json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN,
+	    &len)) {
+		return SIZE_MAX; /* ENOMEM: treat as too long */
+	}
+	return len;
+}
+
+/* Keeps the status within one reply line: many timers with long notes
+ * lose their "fields" first ("fields_omitted"), then the last timers
+ * ("timers_omitted"). */
+static void
+fit_reply(json_object *o, json_object *timers)
+{
+	size_t n, dropped = 0;
+
+	if (!timers || json_len(o) <= CMD_TIMER_REPLY_BUDGET) {
+		return;
+	}
+	n = json_object_array_length(timers);
+	for (size_t i = 0; i < n; i++) {
+		json_object_object_del(json_object_array_get_idx(timers, i),
+		    "fields");
+	}
+	json_object_object_add(o, "fields_omitted", json_object_new_boolean(1));
+	while (json_object_array_length(timers) > 0 &&
+	    json_len(o) > CMD_TIMER_REPLY_BUDGET) {
+		n = json_object_array_length(timers);
+		json_object_array_del_idx(timers, n - 1, 1);
+		dropped++;
+	}
+	if (dropped > 0) {
+		json_object_object_add(o, "timers_omitted",
+		    json_object_new_int64((int64_t) dropped));
+	}
+}
+
+/* The status result of client/output.h. New object or NULL. */
+static json_object *
+status_json(struct daemon *d, const struct now *now)
+{
+	CLEANUP_JSON json_object *o =
+	    tracker_status_json(&d->state.tracker, now, NULL);
+	json_object *timers = NULL;
+	int r = o ? 0 : -ENOMEM;
+
+	if (r == 0 && json_object_object_get_ex(o, "timers", &timers)) {
+		size_t n = json_object_array_length(timers);
+
+		for (size_t i = 0; r == 0 && i < n; i++) {
+			r = decorate_timer(
+			    json_object_array_get_idx(timers, i));
+		}
+	}
+	if (r == 0) {
+		r = jadd(o, "queue", queue_counts(&d->state.outbox,
+		    now->wall_utc_s));
+	}
+	if (r == 0) {
+		r = jadd(o, "submission", submission_json(d));
+	}
+	if (r == 0) {
+		r = jadd(o, "max_duration_s", json_object_new_int64(
+		    d->ticker ? d->ticker->rules.max_duration_s : 0));
+	}
+	if (r < 0) {
+		return NULL;
+	}
+	fit_reply(o, timers);
+	return TAKE_PTR(o);
+}
+
+static void
+reply_or_oom(struct request *req, json_object *o)
+{
+	if (!o) {
+		request_failf(req, ERR_INTERNAL, NULL, "out of memory");
+		return;
+	}
+	request_reply(req, o);
+}
+
+/* Tells subscribers that the timers changed (the status result). */
+static void
+broadcast_status(struct daemon *d, const struct now *now)
+{
+	CLEANUP_JSON json_object *st = status_json(d, now);
+
+	if (st) {
+		daemon_broadcast(d, "timer", st, false);
+	}
+}
+
+void
+cmd_timer_broadcast(struct daemon *d)
+{
+	struct now now;
+
+	if (d->ticker && ticker_now(d->ticker, &now, NULL) == 0) {
+		broadcast_status(d, &now);
+	}
+}
+
+/* ---- the mutation path ---- */
+
+/* Journals a prepared record and commits: the payload is kept as request
+ * data for on_committed. On error fails the request. */
+static void
+journal_and_commit(struct request *req, int r, uint16_t type,
+    json_object *payload, bool reserve_space, struct errbuf *e,
+    request_commit_fn *done)
+{
+	if (r < 0) {
+		json_object_put(payload);
+		request_fail(req, e);
+		return;
+	}
+	if (!payload) {
+		request_failf(req, ERR_NO_SUCH_TIMER, NULL, "no timer runs");
+		return;
+	}
+	request_set_data(req, payload, put_json);
+	r = request_journal(req, type, payload, reserve_space, e);
+	if (r < 0) {
+		request_fail(req, e);
+		return;
+	}
+	request_commit(req, done);
+}
+
+/* After a timer record: the status, the target the record named, and the
+ * start-specific note about the unchecked ticket. */
+static void
+on_timer_committed(struct request *req)
+{
+	struct daemon *d = request_daemon(req);
+	json_object *payload = request_data(req);
+	json_object *o;
+	const char *target = jstr(payload, "target");
+	struct now now;
+
+	ticker_kick(d->ticker);
+	if (!read_now(req, &now)) {
+		return;
+	}
+	o = status_json(d, &now);
+	if (o && target) {
+		json_object_object_add(o, "target",
+		    json_object_new_string(target));
+	}
+	broadcast_status(d, &now);
+	reply_or_oom(req, o);
+}
+
+/* HOOK (issue 4, [api] ticket lookup): when ConnectWise is usable, start
+ * is to look the ticket up here (summary, company, closed) before
+ * journaling, deferring the request while the HTTP call runs. Until the
+ * API client exists nothing is looked up and the reply says so. Returns
+ * true when the target was checked. */
+static bool
+start_check_target_hook(struct request *req, const struct target *tg)
+{
+	(void) req;
+	(void) tg;
+	return false;
+}
+
+static void
+on_start_committed(struct request *req)
+{
+	struct daemon *d = request_daemon(req);
+	json_object *payload = request_data(req);
+	const char *target = jstr(payload, "target");
+	json_object *o;
+	struct now now;
+
+	ticker_kick(d->ticker);
+	if (!read_now(req, &now)) {
+		return;
+	}
+	o = status_json(d, &now);
+	if (o && target) {
+		char msg[160];
+		struct target tg;
+
+		json_object_object_add(o, "target",
+		    json_object_new_string(target));
+		json_object_object_add(o, "ticket_checked",
+		    json_object_new_boolean(0));
+		if (target_parse(target, &tg, NULL) == 0 &&
+		    tg.type == TARGET_SERVICE_TICKET) {
+			snprintf(msg, sizeof(msg), "ticket %" PRId64 " was not "
+			    "checked with ConnectWise (%s)", tg.id,
+			    daemon_api_usable(d, NULL) ? "lookup not available "
+			    "yet" : "offline");
+		} else {
+			snprintf(msg, sizeof(msg), "%s was not checked with "
+			    "ConnectWise (%s)", target,
+			    daemon_api_usable(d, NULL) ? "lookup not available "
+			    "yet" : "offline");
+		}
+		json_object_object_add(o, "warning",
+		    json_object_new_string(msg));
+	}
+	broadcast_status(d, &now);
+	reply_or_oom(req, o);
+}
+
+/* After TIMER_STOPPED / ENTRY_QUEUED: what was queued (the record's
+ * figures and bodies) and the queue counts. */
+static void
+on_entries_committed(struct request *req)
+{
+	struct daemon *d = request_daemon(req);
+	json_object *payload = request_data(req);
+	json_object *o = json_object_new_object();
+	struct now now;
+
+	ticker_kick(d->ticker);
+	if (!read_now(req, &now)) {
+		json_object_put(o);
+		return;
+	}
+	if (!o) {
+		request_failf(req, ERR_INTERNAL, NULL, "out of memory");
+		return;
+	}
+	json_object_object_foreach(payload, key, val)
+	{
+		json_object_object_add(o, key, json_object_get(val));
+	}
+	json_object_object_add(o, "queue", queue_counts(&d->state.outbox,
+	    now.wall_utc_s));
+	if (request_arg_bool(req, "submit", false)) {
+		json_object_object_add(o, "submit", json_object_new_string(
+		    "queued; immediate submission is not available yet"));
+	}
+	broadcast_status(d, &now);
+	request_reply(req, o);
+}
+
+/* ---- handlers ---- */
+
+static void
+cmd_start(struct request *req)
+{
+	struct daemon *d = request_daemon(req);
+	CLEANUP(entry_fini) struct entry f;
+	struct tracker_start_args a;
+	json_object *payload = NULL;
+	struct target tg;
+	struct errbuf e;
+	struct now now;
+	uint16_t type = 0;
+	int64_t label;
+	int r;
+
+	entry_init(&f);
+	errbuf_clear(&e);
+	if (!read_now(req, &now)) {
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.target = request_arg_string(req, "target");
+	r = label_from_request(req, &now, &label, &e);
+	if (r == 0) {
+		r = fields_from_request(req, new_target(req, a.target, &tg) ?
+		    &tg : NULL, &f, &e);
+	}
+	if (r < 0) {
+		request_fail(req, &e);
+		return;
+	}
+	a.at = label;
+	a.fields = &f;
+	if (target_parse(a.target, &tg, NULL) == 0) {
+		(void) start_check_target_hook(req, &tg);
+	}
+	r = tracker_prepare_start(&d->state.tracker, &a, &now, &type, &payload,
+	    &e);
+	/* a new timer takes space: refuse it below the free-space floor */
+	journal_and_commit(req, r, type, payload,
+	    type == JOURNAL_REC_TIMER_STARTED, &e, on_start_committed);
+}
+
+static void
+cmd_stop(struct request *req)
+{
+	struct daemon *d = request_daemon(req);
+	CLEANUP(entry_fini) struct entry f;
+	struct tracker_stop_args a;
+	json_object *payload = NULL;
+	struct errbuf e;
+	struct now now;
+	uint16_t type = 0;
+	int r;
+
+	entry_init(&f);
+	errbuf_clear(&e);
+	if (!read_now(req, &now)) {
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.target = request_arg_string(req, "target");
+	a.all = request_arg_bool(req, "all", false);
+	a.at_heartbeat = request_arg_bool(req, "at_heartbeat", false);
+	r = label_from_request(req, &now, &a.at, &e);
+	if (r == 0 && a.at == now.wall_utc_s) {
+		/* "--at" this very second is now: positions run on BOOTTIME
+		 * from a whole-second start, so the label of the current
+		 * second may lie up to 1 s past the timer's exact end */
+		a.at = 0;
+	}
+	if (r == 0 && a.at_heartbeat && a.at != 0) {
+		r = errbuf_set(&e, ERR_USAGE, -EINVAL,
+		    "--at-heartbeat and --at/--ago exclude each other");
+	}
+	if (r == 0) {
+		r = fields_from_request(req, NULL, &f, &e);
+	}
+	if (r < 0) {
+		request_fail(req, &e);
+		return;
+	}
+	a.fields = &f;
+	r = tracker_prepare_stop(&d->state.tracker, &a, &now, &type, &payload,
+	    &e);
+	journal_and_commit(req, r, type, payload, false, &e,
+	    on_entries_committed);
+}
+
+static void
+cmd_pause(struct request *req)
+{
+	struct daemon *d = request_daemon(req);
+	json_object *payload = NULL;
+	struct errbuf e;
+	struct now now;
+	uint16_t type = 0;
+	int r;
+
+	errbuf_clear(&e);
+	if (!read_now(req, &now)) {
+		return;
+	}
+	r = tracker_prepare_pause(&d->state.tracker,
+	    request_arg_string(req, "target"), &now, &type, &payload, &e);
+	journal_and_commit(req, r, type, payload, false, &e,
+	    on_timer_committed);
+}
+
+static void
+cmd_resume(struct request *req)
+{
+	struct daemon *d = request_daemon(req);
+	json_object *payload = NULL;
+	struct errbuf e;
+	struct now now;
+	uint16_t type = 0;
+	int r;
+
+	errbuf_clear(&e);
+	if (!read_now(req, &now)) {
+		return;
+	}
+	r = tracker_prepare_resume(&d->state.tracker,
+	    request_arg_string(req, "target"), &now, &type, &payload, &e);
+	journal_and_commit(req, r, type, payload, false, &e,
+	    on_timer_committed);
+}
+
+/* toggle and switch: both may start a new timer, which takes the
+ * [defaults] of its type. */
+static void
+toggle_or_switch(struct request *req, bool is_switch, const char *target)
+{
+	struct daemon *d = request_daemon(req);
+	CLEANUP(entry_fini) struct entry f;
+	struct tracker_start_args a;
+	json_object *payload = NULL;
+	struct target tg;
+	struct errbuf e;
+	struct now now;
+	uint16_t type = 0;
+	int r;
+
+	entry_init(&f);
+	errbuf_clear(&e);
+	if (!read_now(req, &now)) {
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.target = target;
+	if (a.target && new_target(req, a.target, &tg)) {
+		r = fields_from_request(req, &tg, &f, &e);
+		if (r < 0) {
+			request_fail(req, &e);
+			return;
+		}
+		a.fields = &f;
+	}
+	if (is_switch) {
+		r = tracker_prepare_switch(&d->state.tracker, &a, &now, &type,
+		    &payload, &e);
+	} else {
+		r = tracker_prepare_toggle(&d->state.tracker, &a, &now, &type,
+		    &payload, &e);
+	}
+	journal_and_commit(req, r, type, payload,
+	    type == JOURNAL_REC_TIMER_STARTED, &e,
+	    type == JOURNAL_REC_TIMER_STARTED ? on_start_committed :
+	    on_timer_committed);
+}
+
+static void
+cmd_toggle(struct request *req)
+{
+	const struct tracker *tr = &request_daemon(req)->state.tracker;
+	const struct tracker_timer *last = NULL;
+	const char *target = request_arg_string(req, "target");
+
+	/* No target and no focus: act on the timer used last (the core
+	 * wants a name once several timers exist). */
+	if (!target && !tracker_focused(tr) && tr->n_timers > 1) {
+		for (size_t i = 0; i < tr->n_timers; i++) {
+			if (!last ||
+			    tr->timers[i]->last_used > last->last_used) {
+				last = tr->timers[i];
+			}
+		}
+		target = last->key;
+	}
+	toggle_or_switch(req, false, target);
+}
+
+static void
+cmd_switch(struct request *req)
+{
+	toggle_or_switch(req, true, request_arg_string(req, "target"));
+}
+
+static void
+cmd_cancel(struct request *req)
+{
+	struct daemon *d = request_daemon(req);
+	json_object *payload = NULL;
+	struct errbuf e;
+	struct now now;
+	uint16_t type = 0;
+	int r;
+
+	errbuf_clear(&e);
+	if (!read_now(req, &now)) {
+		return;
+	}
+	r = tracker_prepare_cancel(&d->state.tracker,
+	    request_arg_string(req, "target"),
+	    request_arg_bool(req, "yes", false), &now, &type, &payload, &e);
+	journal_and_commit(req, r, type, payload, false, &e,
+	    on_timer_committed);
+}
+
+static void
+cmd_set(struct request *req)
+{
+	struct daemon *d = request_daemon(req);
+	CLEANUP(entry_fini) struct entry f;
+	json_object *payload = NULL;
+	struct errbuf e;
+	struct now now;
+	uint16_t type = 0;
+	int r;
+
+	entry_init(&f);
+	errbuf_clear(&e);
+	if (!read_now(req, &now)) {
+		return;
+	}
+	r = fields_from_request(req, NULL, &f, &e);
+	if (r < 0) {
+		request_fail(req, &e);
+		return;
+	}
+	r = tracker_prepare_set(&d->state.tracker,
+	    request_arg_string(req, "target"), &f, &now, &type, &payload, &e);
+	journal_and_commit(req, r, type, payload, false, &e,
+	    on_timer_committed);
+}
+
+static void
+cmd_note(struct request *req)
+{
+	struct daemon *d = request_daemon(req);
+	json_object *payload = NULL;
+	struct errbuf e;
+	struct now now;
+	uint16_t type = 0;
+	int r;
+
+	errbuf_clear(&e);
+	if (!read_now(req, &now)) {
+		return;
+	}
+	r = tracker_prepare_note(&d->state.tracker,
+	    request_arg_string(req, "target"), request_arg_string(req, "text"),
+	    &now, &type, &payload, &e);
+	journal_and_commit(req, r, type, payload, false, &e,
+	    on_timer_committed);
+}
+
+static void
+cmd_adjust(struct request *req)
+{
+	struct daemon *d = request_daemon(req);
+	json_object *payload = NULL;
+	struct errbuf e;
+	struct now now;
+	uint16_t type = 0;
+	int64_t start = 0;
+	int r;
+
+	errbuf_clear(&e);
+	if (!read_now(req, &now)) {
+		return;
+	}
+	(void) request_arg_int(req, "start", &start); /* required */
+	if (start <= 0) {
+		request_failf(req, ERR_BAD_TIME, "start",
+		    "--start is out of range");
+		return;
+	}
+	r = tracker_prepare_adjust(&d->state.tracker,
+	    request_arg_string(req, "target"), start, &now, &type, &payload,
+	    &e);
+	journal_and_commit(req, r, type, payload, false, &e,
+	    on_timer_committed);
+}
+
+static void
+cmd_log(struct request *req)
+{
+	struct daemon *d = request_daemon(req);
+	CLEANUP(entry_fini) struct entry f;
+	struct tracker_log_args a;
+	json_object *payload = NULL;
+	struct target tg;
+	struct errbuf e;
+	struct now now;
+	uint16_t type = 0;
+	int64_t at = 0;
+	int r;
+
+	entry_init(&f);
+	errbuf_clear(&e);
+	if (!read_now(req, &now)) {
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.target = request_arg_string(req, "target");
+	(void) request_arg_int(req, "duration_s", &a.duration_s); /* req. */
+	if (request_arg_int(req, "at", &at)) {
+		if (at <= 0) {
+			request_failf(req, ERR_BAD_TIME, "at",
+			    "--at is out of range");
+			return;
+		}
+		if (at > now.wall_utc_s) {
+			request_failf(req, ERR_TIME_IN_FUTURE, "at",
+			    "--at is in the future");
+			return;
+		}
+		a.start = at;
+	}
+	/* a log always makes a new entry: the type's defaults apply */
+	r = fields_from_request(req, target_parse(a.target, &tg, NULL) == 0 ?
+	    &tg : NULL, &f, &e);
+	if (r < 0) {
+		request_fail(req, &e);
+		return;
+	}
+	a.fields = &f;
+	r = tracker_prepare_log(&d->state.tracker, &a, &now, &type, &payload,
+	    &e);
+	if (r == 0 && request_arg_bool(req, "dry_run", false)) {
+		json_object_object_add(payload, "dry_run",
+		    json_object_new_boolean(1));
+		request_reply(req, payload);
+		return;
+	}
+	journal_and_commit(req, r, type, payload, true, &e,
+	    on_entries_committed);
+}
+
+static void
+cmd_status(struct request *req)
+{
+	struct now now;
+
+	if (!read_now(req, &now)) {
+		return;
+	}
+	reply_or_oom(req, status_json(request_daemon(req), &now));
+}
+
+/* ---- queue and recent: read-only views of the outbox ---- */
+
+/* The canonical target of a ConnectWise body, or "" when it has none. */
+static const char *
+body_target(json_object *body, char buf[TARGET_STR_MAX])
+{
+	json_object *v = NULL, *co = NULL;
+	const char *type = jstr(body, "chargeToType");
+	struct target tg;
+
+	buf[0] = '\0';
+	memset(&tg, 0, sizeof(tg));
+	tg.type = type ? target_type_from_charge_name(type) : TARGET_INVALID;
+	if (tg.type == TARGET_INVALID) {
+		return buf;
+	}
+	if (json_object_object_get_ex(body, "chargeToId", &v) &&
+	    json_object_is_type(v, json_type_int)) {
+		tg.id = json_object_get_int64(v);
+	} else if (tg.type == TARGET_COMPANY &&
+	    json_object_object_get_ex(body, "company", &co) && jstr(co,
+	    "identifier")) {
+		snprintf(tg.ident, sizeof(tg.ident), "%s",
+		    jstr(co, "identifier"));
+	} else {
+		return buf;
+	}
+	return target_format(&tg, buf);
+}
+
+static json_object *
+outbox_entry_json(const struct outbox_entry *oe)
+{
+	json_object *o = json_object_new_object();
+	char tgt[TARGET_STR_MAX];
+
+	if (!o) {
+		return NULL;
+	}
+	json_object_object_add(o, "uuid", json_object_new_string(oe->uuid));
+	json_object_object_add(o, "state",
+	    json_object_new_string(outbox_state_name(oe->state)));
+	json_object_object_add(o, "target",
+	    json_object_new_string(body_target(oe->body, tgt)));
+	json_object_object_add(o, "attempts",
+	    json_object_new_int64((int64_t) oe->attempts));
+	if (oe->remote_id > 0) {
+		json_object_object_add(o, "id",
+		    json_object_new_int64(oe->remote_id));
+	}
+	json_object_object_add(o, "seq",
+	    json_object_new_int64((int64_t) oe->seq_created));
+	json_object_object_add(o, "entry", json_object_get(oe->body));
+	if (oe->last_error) {
+		json_object_object_add(o, "last_error",
+		    json_object_get(oe->last_error));
+	}
+	return o;
+}
+
+static void
+cmd_queue(struct request *req)
+{
+	struct daemon *d = request_daemon(req);
+	const struct outbox *ob = &d->state.outbox;
+	bool all = request_arg_bool(req, "all", false);
+	size_t used = 1024, omitted = 0; /* 1024: counts and the rest */
+	CLEANUP_JSON json_object *o = json_object_new_object();
+	json_object *arr = json_object_new_array();
+	struct now now;
+
+	if (!read_now(req, &now)) {
+		json_object_put(arr);
+		return;
+	}
+	if (!o || !arr) {
+		json_object_put(arr);
+		request_failf(req, ERR_INTERNAL, NULL, "out of memory");
+		return;
+	}
+	json_object_object_add(o, "entries", arr);
+	for (size_t i = 0; i < ob->n_entries; i++) {
+		const struct outbox_entry *oe = ob->entries[i];
+		json_object *one;
+		size_t len;
+
+		if (!all && (oe->state == OUTBOX_SUBMITTED ||
+		    oe->state == OUTBOX_DISCARDED)) {
+			continue;
+		}
+		if (used >= CMD_TIMER_REPLY_BUDGET) {
+			omitted++; /* counted, not listed: the line is full */
+			continue;
+		}
+		one = outbox_entry_json(oe);
+		if (!one) {
+			request_failf(req, ERR_INTERNAL, NULL, "out of memory");
+			return;
+		}
+		len = json_len(one) + 1;
+		if (used + len > CMD_TIMER_REPLY_BUDGET) {
+			json_object_put(one);
+			used = CMD_TIMER_REPLY_BUDGET;
+			omitted++;
+			continue;
+		}
+		used += len;
+		json_object_array_add(arr, one);
+	}
+	if (omitted > 0) {
+		json_object_object_add(o, "omitted",
+		    json_object_new_int64((int64_t) omitted));
+	}
+	json_object_object_add(o, "queue", queue_counts(ob, now.wall_utc_s));
+	json_object_object_add(o, "paused",
+	    json_object_new_boolean(ob->paused));
+	if (ob->paused) {
+		json_object_object_add(o, "pause_reason",
+		    json_object_new_string(ob->pause_reason));
+	}
+	json_object_object_add(o, "submission", submission_json(d));
+	request_reply(req, TAKE_PTR(o));
+}
+
+/* Adds target to the recent list unless present. */
+static int
+recent_add(json_object *arr, const char *target, const char *source,
+    int64_t limit)
+{
+	json_object *one;
+
+	if (!target[0] || (int64_t) json_object_array_length(arr) >= limit) {
+		return 0;
+	}
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		if (strcmp(jstr(json_object_array_get_idx(arr, i), "target"),
+		    target) == 0) {
+			return 0;
+		}
+	}
+	one = json_object_new_object();
+	if (!one) {
+		return -ENOMEM;
+	}
+	json_object_object_add(one, "target", json_object_new_string(target));
+	/* summaries come from ConnectWise once the API client exists */
+	json_object_object_add(one, "summary", json_object_new_string(""));
+	json_object_object_add(one, "source", json_object_new_string(source));
+	json_object_array_add(arr, one);
+	return 0;
+}
+
+static int
+cmp_last_used(const void *a, const void *b)
+{
+	const struct tracker_timer *const *x = a, *const *y = b;
+
+	return (*x)->last_used < (*y)->last_used ? 1 :
+	    (*x)->last_used > (*y)->last_used ? -1 : 0;
+}
+
+static void
+cmd_recent(struct request *req)
+{
+	struct daemon *d = request_daemon(req);
+	const struct tracker *tr = &d->state.tracker;
+	const struct outbox *ob = &d->state.outbox;
+	CLEANUP_JSON json_object *o = json_object_new_object();
+	CLEANUP_FREE struct tracker_timer **tm = NULL;
+	json_object *arr = json_object_new_array();
+	int64_t limit = CMD_TIMER_RECENT_DEFAULT;
+	char tgt[TARGET_STR_MAX];
+	int r = 0;
+
+	if (!o || !arr) {
+		json_object_put(arr);
+		request_failf(req, ERR_INTERNAL, NULL, "out of memory");
+		return;
+	}
+	json_object_object_add(o, "recent", arr);
+	if (request_arg_int(req, "limit", &limit) && (limit < 1 ||
+	    limit > 1000)) {
+		request_failf(req, ERR_BAD_ARGUMENT, "limit",
+		    "--limit is 1 to 1000");
+		return;
+	}
+	/* timers first, most recently touched first; then finished entries,
+	 * newest first */
+	if (tr->n_timers > 0) {
+		tm = calloc(tr->n_timers, sizeof(*tm));
+		if (!tm) {
+			request_failf(req, ERR_INTERNAL, NULL, "out of memory");
+			return;
+		}
+		memcpy(tm, tr->timers, tr->n_timers * sizeof(*tm));
+		qsort(tm, tr->n_timers, sizeof(*tm), cmp_last_used);
+	}
+	for (size_t i = 0; r == 0 && i < tr->n_timers; i++) {
+		r = recent_add(arr, tm[i]->key, "timer", limit);
+	}
+	for (size_t i = ob->n_entries; r == 0 && i > 0; i--) {
+		r = recent_add(arr, body_target(ob->entries[i - 1]->body, tgt),
+		    "entry", limit);
+	}
+	if (r < 0) {
+		request_failf(req, ERR_INTERNAL, NULL, "out of memory");
+		return;
+	}
+	request_reply(req, TAKE_PTR(o));
+}
+
+/* ---- the table ---- */
+
+/* The options of an entry template, as client/cmds.c sends them
+ * (entry_opts), plus company and member which ConnectWise accepts. */
+#define ENTRY_PARAMS                                                          \
+	{ "work_type", PARAM_STRING, 0 }, { "role", PARAM_STRING, 0 },       \
+	    { "billing", PARAM_STRING, 0 }, { "notes", PARAM_STRING, 0 },    \
+	    { "internal_notes", PARAM_STRING, 0 },                            \
+	    { "agreement", PARAM_INT, 0 }, { "add_to", PARAM_STRING, 0 },    \
+	    { "email", PARAM_STRING, 0 }, { "email_cc", PARAM_STRING, 0 },   \
+	    { "company", PARAM_STRING, 0 }, { "member", PARAM_STRING, 0 }
+
+static const struct param_spec start_params[] = {
+	{ "target", PARAM_STRING, PARAM_REQUIRED },
+	{ "at", PARAM_INT, 0 },
+	{ "ago_s", PARAM_INT, 0 },
+	ENTRY_PARAMS,
+	{ NULL, 0, 0 },
+};
+
+static const struct param_spec stop_params[] = {
+	{ "target", PARAM_STRING, 0 },
+	{ "all", PARAM_BOOL, 0 },
+	{ "notes", PARAM_STRING, 0 },
+	{ "at", PARAM_INT, 0 },
+	{ "ago_s", PARAM_INT, 0 },
+	{ "at_heartbeat", PARAM_BOOL, 0 },
+	{ "submit", PARAM_BOOL, 0 },
+	{ NULL, 0, 0 },
+};
+
+static const struct param_spec target_opt_params[] = {
+	{ "target", PARAM_STRING, 0 },
+	{ NULL, 0, 0 },
+};
+
+static const struct param_spec target_req_params[] = {
+	{ "target", PARAM_STRING, PARAM_REQUIRED },
+	{ NULL, 0, 0 },
+};
+
+static const struct param_spec cancel_params[] = {
+	{ "target", PARAM_STRING, 0 },
+	{ "yes", PARAM_BOOL, 0 },
+	{ NULL, 0, 0 },
+};
+
+static const struct param_spec set_params[] = {
+	{ "target", PARAM_STRING, PARAM_REQUIRED },
+	ENTRY_PARAMS,
+	{ NULL, 0, 0 },
+};
+
+static const struct param_spec note_params[] = {
+	{ "target", PARAM_STRING, PARAM_REQUIRED },
+	{ "text", PARAM_STRING, PARAM_REQUIRED },
+	{ NULL, 0, 0 },
+};
+
+static const struct param_spec adjust_params[] = {
+	{ "target", PARAM_STRING, PARAM_REQUIRED },
+	{ "start", PARAM_INT, PARAM_REQUIRED },
+	{ NULL, 0, 0 },
+};
+
+static const struct param_spec log_params[] = {
+	{ "target", PARAM_STRING, PARAM_REQUIRED },
+	{ "duration_s", PARAM_INT, PARAM_REQUIRED },
+	{ "at", PARAM_INT, 0 },
+	{ "dry_run", PARAM_BOOL, 0 },
+	ENTRY_PARAMS,
+	{ NULL, 0, 0 },
+};
+
+static const struct param_spec recent_params[] = {
+	{ "limit", PARAM_INT, 0 },
+	{ NULL, 0, 0 },
+};
+
+static const struct param_spec queue_params[] = {
+	{ "all", PARAM_BOOL, 0 },
+	{ NULL, 0, 0 },
+};
+
+static const struct cmd timer_cmds[] = {
+	/* keep sorted by name */
+	{ "adjust", cmd_adjust, CMD_MUTATES, adjust_params },
+	{ "cancel", cmd_cancel, CMD_MUTATES, cancel_params },
+	{ "list", cmd_status, 0, NULL },
+	{ "log", cmd_log, CMD_MUTATES, log_params },
+	{ "note", cmd_note, CMD_MUTATES, note_params },
+	{ "pause", cmd_pause, CMD_MUTATES, target_opt_params },
+	{ "queue", cmd_queue, 0, queue_params },
+	{ "recent", cmd_recent, 0, recent_params },
+	{ "resume", cmd_resume, CMD_MUTATES, target_opt_params },
+	{ "set", cmd_set, CMD_MUTATES, set_params },
+	{ "start", cmd_start, CMD_MUTATES, start_params },
+	{ "status", cmd_status, 0, NULL },
+	{ "stop", cmd_stop, CMD_MUTATES, stop_params },
+	{ "switch", cmd_switch, CMD_MUTATES, target_req_params },
+	{ "toggle", cmd_toggle, CMD_MUTATES, target_opt_params },
+};
+
+const struct cmd_table cmd_timer_table = {
+	timer_cmds,
+	ARRAY_SIZE(timer_cmds),
+};
