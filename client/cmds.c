@@ -137,6 +137,13 @@ static const struct cmd_arg entry_opts[] = {
 	"email the notes to: resource,contact,cc"},
     {"email-cc", CMD_ARG_STRING, 0, "ADDRESSES", NULL, NULL,
 	"comma-separated cc addresses"},
+    /* ChargeCode targets (code:N) carry no company of their own, and a
+     * manager may log for someone else: both go to the daemon as typed,
+     * which resolves an id or an identifier (connectwise-api.md 3). */
+    {"company", CMD_ARG_STRING, 0, "ID|IDENTIFIER", NULL, NULL,
+	"company of the entry, by id or identifier (needed for code:N)"},
+    {"member", CMD_ARG_STRING, 0, "ID|IDENTIFIER", NULL, NULL,
+	"member the entry is for, by id or identifier (default: you)"},
     A_END,
 };
 

@@ -24,6 +24,7 @@
 #include "client/docgen.h"
 #include "client/output.h"
 #include "client/print-entries.h"
+#include "client/print-timers.h"
 #include "common/cleanup.h"
 #include "common/errcode.h"
 #include "common/proto.h"
@@ -208,20 +209,13 @@ run_request(const struct cmd_request *req, const char *socket)
 		printf("pong\n");
 		return 0;
 	}
-	json_object *timers = NULL;
+	/* A short summary or a table where one exists (timer verbs first,
+	 * then the ConnectWise pass-through), else everything, generically. */
+	CLEANUP_FREE char *text = print_timers_result(req->cmd->wire, result);
 
-	if (strcmp(req->cmd->name, "list") == 0 &&
-	    json_object_object_get_ex(result, "timers", &timers)) {
-		CLEANUP_FREE char *out = NULL;
-
-		if (output_status(result, NULL, OUTPUT_HUMAN, NULL, false, &out,
-			NULL) < 0) {
-			return EXIT_FAILURE;
-		}
-		fputs(out, stdout);
-		return 0;
+	if (!text) {
+		text = print_entries_result(req->cmd->wire, result);
 	}
-	CLEANUP_FREE char *text = print_entries_result(req->cmd->wire, result);
 
 	if (!text) {
 		text = output_result_human(result);

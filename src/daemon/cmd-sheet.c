@@ -8,14 +8,10 @@
  * error naming every failed id; each request owns one operation and its
  * client, closed when the request ends (no callback after that).
  *
- * The sheet actions are POSTs that cwapi.h has no call for yet, so
- * sheet_post() builds them on the same transport with the same headers
- * (Authorization, clientId, Accept with the pinned version, Content-Type)
- * and parses errors with cwapi_parse_error. Secrets exist in request
- * form only for the submit and are wiped right after. Replace it with a
- * cwapi call once cwapi has one. Logs nothing.
+ * The sheet actions go through cwapi_sheet_action(), so they share the
+ * client's headers, pacing, codebase lookup and error parsing with every
+ * other ConnectWise call. Logs nothing.
  */
-#define _GNU_SOURCE 1 /* asprintf, explicit_bzero */
 #include "daemon/cmd-sheet.h"
 
 #include <errno.h>
@@ -26,7 +22,6 @@
 
 #include <json-c/json.h>
 
-#include "common/base64.h"
 #include "common/cleanup.h"
 #include "core/conditions.h"
 #include "daemon/cmd-entry.h"
@@ -34,7 +29,6 @@
 #include "daemon/config.h"
 #include "daemon/cwapi.h"
 #include "daemon/daemon.h"
-#include "daemon/http.h"
 
 #define SHEET_CONCURRENCY 4
 
@@ -92,21 +86,19 @@ static void
 on_sop_req_freed(void *data)
 {
 	struct sop *op = data;
-	struct http_transport *t =
-	    op->client.http ? http_transport(op->client.http) : NULL;
 
 	op->req = NULL;
-	/* our own POSTs: cancel them, then drop the references they held */
-	for (size_t i = 0; t && i < op->n; i++) {
+	/* Freeing the client cancels every call without a callback, so the
+	 * slots of the POSTs still out are dropped here, with their refs. */
+	cmdref_client_close(&op->client);
+	for (size_t i = 0; i < op->n; i++) {
 		if (op->results[i].tid > 0) {
-			t->cancel(t, op->results[i].tid);
 			op->results[i].tid = 0;
 			free(op->results[i].slot);
 			op->results[i].slot = NULL;
 			op->refs--; /* the slot's; its callback never runs */
 		}
 	}
-	cmdref_client_close(&op->client);
 	sop_unref(op);
 }
 
@@ -359,50 +351,10 @@ cmd_sheet_show(struct request *req)
 
 /* ---- the actions ---- */
 
-static char *
-header(const char *name, const char *v1, const char *v2)
-{
-	char *s = NULL;
-	size_t n = strlen(name) + 2 + strlen(v1) + (v2 ? strlen(v2) : 0) + 1;
-
-	s = malloc(n);
-	if (s) {
-		snprintf(s, n, "%s: %s%s", name, v1, v2 ? v2 : "");
-	}
-	return s;
-}
-
-static void
-wipe_free(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
-static enum errcode
-status_code(int status)
-{
-	if (status == 0) {
-		return ERR_API_UNREACHABLE;
-	}
-	if (status == 401 || status == 403) {
-		return ERR_API_AUTH;
-	}
-	if (status == 404) {
-		return ERR_API_NOT_FOUND;
-	}
-	if (status >= 400 && status < 500 && status != 408 && status != 429) {
-		return ERR_API_REJECTED;
-	}
-	return ERR_API_ERROR;
-}
-
 static void sheet_pump(struct sop *op);
 
 static void
-on_action_done(const struct http_response *resp, void *userdata)
+on_action_done(const struct cwapi_result *res, void *userdata)
 {
 	struct sslot *s = userdata;
 	struct sop *op = s->op;
@@ -413,22 +365,12 @@ on_action_done(const struct http_response *resp, void *userdata)
 	r->slot = NULL;
 	op->in_flight--;
 	op->n_done++;
-	if (resp->status >= 200 && resp->status < 300) {
+	if (res->cls == CLASSIFY_SUCCESS) {
 		errbuf_clear(&r->err);
-	} else if (resp->status > 0) {
-		struct cwapi_result fake;
-		char code[64];
-
-		cwapi_parse_error(resp->status, resp->body, resp->body_len,
-		    status_code(resp->status), &r->err, code, sizeof(code));
-		memset(&fake, 0, sizeof(fake));
-		fake.status = resp->status;
-		fake.retry_after = resp->retry_after;
-		cmdref_explain(&r->err, &fake);
 	} else {
-		errbuf_set(&r->err, ERR_API_UNREACHABLE, 0,
-		    "cannot reach ConnectWise: %.300s",
-		    resp->detail ? resp->detail : "transfer failed");
+		/* cwapi's code and ConnectWise's own words, plus our hint */
+		r->err = res->err;
+		cmdref_explain(&r->err, res);
 	}
 	if (op->req) {
 		sheet_pump(op);
@@ -436,78 +378,20 @@ on_action_done(const struct http_response *resp, void *userdata)
 	sop_unref(op);
 }
 
-/* POST /time/sheets/{id}/{action} with body (may be NULL). */
+/* POST /time/sheets/{id}/{action} with body (may be NULL). Returns the
+ * cwapi call id, or a negative errno (then no callback). */
 static int64_t
-sheet_post(struct sop *op, int64_t id, const char *body, void *userdata)
+sheet_post(struct sop *op, int64_t id, json_object *body, void *userdata)
 {
-	const struct secret *sec = &op->d->secret;
-	const char *base = cwapi_base_url(op->client.api);
-	const char *company = op->d->config.api.company;
-	const char *version = op->d->config.api.api_version
-	    ? op->d->config.api.api_version
-	    : CWAPI_DEFAULT_VERSION;
-	struct http_transport *t = http_transport(op->client.http);
-	struct http_request req;
-	char *lines[5] = {NULL};
-	CLEANUP_FREE char *url = NULL;
-	char *cred = NULL, *b64 = NULL;
-	size_t cn, bn;
-	int64_t r = -ENOMEM;
+	static const enum cwapi_sheet_action actions[] = {
+	    [SHEET_SUBMIT] = CWAPI_SHEET_SUBMIT,
+	    [SHEET_APPROVE] = CWAPI_SHEET_APPROVE,
+	    [SHEET_REJECT] = CWAPI_SHEET_REJECT,
+	    [SHEET_REVERSE] = CWAPI_SHEET_REVERSE,
+	};
 
-	if (!base[0] || !sec->public_key || !sec->private_key ||
-	    !sec->client_id || !company) {
-		return -ENOTCONN; /* site mode before the lookup: see report */
-	}
-	if (asprintf(&url, "%s/time/sheets/%" PRId64 "/%s", base, id,
-		action_names[op->action]) < 0) {
-		url = NULL;
-		return -ENOMEM;
-	}
-	cn = strlen(company) + strlen(sec->public_key) +
-	    strlen(sec->private_key) + 3;
-	cred = malloc(cn);
-	if (!cred) {
-		goto out;
-	}
-	snprintf(
-	    cred, cn, "%s+%s:%s", company, sec->public_key, sec->private_key);
-	bn = base64_encoded_len(strlen(cred)) + 1;
-	b64 = malloc(bn);
-	if (!b64 || base64_encode(cred, strlen(cred), b64, bn) < 0) {
-		goto out;
-	}
-	lines[0] = header("Authorization", "Basic ", b64);
-	lines[1] = header("clientId", sec->client_id, NULL);
-	lines[2] = header("Accept",
-	    "application/vnd.connectwise.com+json; version=", version);
-	lines[3] =
-	    body ? header("Content-Type", "application/json", NULL) : NULL;
-	if (!lines[0] || !lines[1] || !lines[2] || (body && !lines[3])) {
-		goto out;
-	}
-	memset(&req, 0, sizeof(req));
-	req.method = CLASSIFY_POST;
-	req.url = url;
-	for (int i = 0; i < 4 && lines[i]; i++) {
-		req.headers[i] = lines[i];
-	}
-	req.body = body;
-	req.body_len = body ? strlen(body) : 0;
-	/* never re-sent on a dead keep-alive connection (RELIABILITY 4.4) */
-	req.flags = HTTP_FRESH_CONNECTION;
-	req.connect_timeout_ms =
-	    (uint32_t) (op->d->config.api.connect_timeout_s * 1000);
-	req.total_timeout_ms =
-	    (uint32_t) (op->d->config.api.total_timeout_s * 1000);
-	req.low_speed_time_s = (uint32_t) op->d->config.api.low_speed_time_s;
-	r = t->submit(t, &req, on_action_done, userdata);
-out:
-	wipe_free(cred);
-	wipe_free(b64);
-	for (int i = 0; i < 4; i++) {
-		wipe_free(lines[i]);
-	}
-	return r;
+	return cwapi_sheet_action(op->client.api, id, actions[op->action], body,
+	    on_action_done, userdata);
 }
 
 static void
@@ -559,22 +443,32 @@ sheet_pump(struct sop *op)
 	    op->req && op->in_flight < SHEET_CONCURRENCY && op->next < op->n) {
 		size_t i = op->next++;
 		struct sslot *s = calloc(1, sizeof(*s));
-		char body[96];
+		CLEANUP_JSON json_object *body = NULL;
+		char type[32];
 		int64_t tid = -ENOMEM;
 
 		if (s) {
 			s->op = op;
 			s->index = i;
+			/* a TimeSheetTierUpdate only when a tier was asked */
 			if (op->action == SHEET_APPROVE && op->tier > 0) {
-				snprintf(body, sizeof(body),
-				    "{\"id\":%" PRId64 ",\"approvalType\":"
-				    "\"Tier%" PRId64 "Update\"}",
-				    op->results[i].id, op->tier);
+				snprintf(type, sizeof(type), "Tier%" PRId64
+				    "Update", op->tier);
+				body = json_object_new_object();
+				if (body) {
+					json_object_object_add(body, "id",
+					    json_object_new_int64(
+						op->results[i].id));
+					json_object_object_add(body,
+					    "approvalType",
+					    json_object_new_string(type));
+				}
 			}
-			tid = sheet_post(op, op->results[i].id,
-			    op->action == SHEET_APPROVE && op->tier > 0 ? body
-									: NULL,
-			    s);
+			if (op->action != SHEET_APPROVE || op->tier <= 0 ||
+			    body) {
+				tid = sheet_post(
+				    op, op->results[i].id, body, s);
+			}
 		}
 		if (tid <= 0) {
 			free(s);

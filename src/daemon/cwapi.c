@@ -1034,6 +1034,12 @@ errcode_for(const struct cwapi_call *c, enum classify_class cls, int status)
 	case CLASSIFY_ACCOUNT:
 		return status > 0 ? ERR_API_AUTH : ERR_API_UNREACHABLE;
 	case CLASSIFY_PERMANENT:
+		/* A sheet action's 404 is "no such sheet", not a refusal of
+		 * what was asked (classify keeps it permanent: no retry). */
+		if (status == 404 && c->path_kind == CLASSIFY_PATH_OTHER &&
+		    c->kind != KIND_LOOKUP) {
+			return c->gone_code;
+		}
 		return ERR_API_REJECTED;
 	default:
 		return status > 0 ? ERR_API_ERROR : ERR_API_UNREACHABLE;
@@ -1257,6 +1263,29 @@ cwapi_post_entry(struct cwapi *api, struct json_object *entry,
 }
 
 int64_t
+cwapi_entry_defaults(struct cwapi *api, struct json_object *entry,
+    cwapi_done_fn *cb, void *userdata)
+{
+	struct cwapi_call *c;
+
+	if (!entry || !json_object_is_type(entry, json_type_object)) {
+		return -EINVAL;
+	}
+	/* PATH_OTHER: its 200 is success without an id (it stores nothing:
+	 * connectwise-api.md 4), and a 404 is not "no such record" */
+	c = call_new(KIND_PLAIN, CLASSIFY_POST, CLASSIFY_PATH_OTHER,
+	    strdup("/time/entries/defaults"), cb, userdata);
+	if (!c) {
+		return -ENOMEM;
+	}
+	if (body_set(c, entry) < 0) {
+		call_free(c);
+		return -ENOMEM;
+	}
+	return call_start(api, c);
+}
+
+int64_t
 cwapi_get_entry(struct cwapi *api, int64_t id, const char *fields,
     cwapi_done_fn *cb, void *userdata)
 {
@@ -1413,6 +1442,38 @@ cwapi_delete_entry(
 	c = call_new(KIND_PLAIN, CLASSIFY_DELETE, CLASSIFY_PATH_BY_ID,
 	    str_printf("/time/entries/%" PRId64, id), cb, userdata);
 	if (!c) {
+		return -ENOMEM;
+	}
+	return call_start(api, c);
+}
+
+int64_t
+cwapi_sheet_action(struct cwapi *api, int64_t id,
+    enum cwapi_sheet_action action, struct json_object *body,
+    cwapi_done_fn *cb, void *userdata)
+{
+	static const char *const names[CWAPI_SHEET_ACTION_COUNT] = {
+	    [CWAPI_SHEET_SUBMIT] = "submit",
+	    [CWAPI_SHEET_APPROVE] = "approve",
+	    [CWAPI_SHEET_REJECT] = "reject",
+	    [CWAPI_SHEET_REVERSE] = "reverse",
+	};
+	struct cwapi_call *c;
+
+	if (id <= 0 || (int) action < 0 || action >= CWAPI_SHEET_ACTION_COUNT ||
+	    (body && !json_object_is_type(body, json_type_object))) {
+		return -EINVAL;
+	}
+	/* PATH_OTHER: a 2xx is success without an id, and nothing of the
+	 * collection's "wrong codebase" reading applies. */
+	c = call_new(KIND_PLAIN, CLASSIFY_POST, CLASSIFY_PATH_OTHER,
+	    str_printf("/time/sheets/%" PRId64 "/%s", id, names[action]), cb,
+	    userdata);
+	if (!c) {
+		return -ENOMEM;
+	}
+	if (body && body_set(c, body) < 0) {
+		call_free(c);
 		return -ENOMEM;
 	}
 	return call_start(api, c);

@@ -122,6 +122,12 @@ int64_t cwapi_lookup(struct cwapi *api, cwapi_done_fn *cb, void *userdata);
 int64_t cwapi_post_entry(struct cwapi *api, struct json_object *entry,
     cwapi_done_fn *cb, void *userdata);
 
+/* POST /time/entries/defaults with entry (a TimeEntry object): the entry
+ * with ConnectWise's defaults filled in (res->json), stored nowhere. For
+ * `log --dry-run`. */
+int64_t cwapi_entry_defaults(struct cwapi *api, struct json_object *entry,
+    cwapi_done_fn *cb, void *userdata);
+
 /* GET /time/entries/{id}[?fields=...]. fields may be NULL. */
 int64_t cwapi_get_entry(struct cwapi *api, int64_t id, const char *fields,
     cwapi_done_fn *cb, void *userdata);
@@ -188,6 +194,25 @@ enum cwapi_ticket_kind {
  * "id,summary,company"). A 404 gives ERR_NO_SUCH_TICKET. */
 int64_t cwapi_get_ticket(struct cwapi *api, enum cwapi_ticket_kind kind,
     int64_t id, const char *fields, cwapi_done_fn *cb, void *userdata);
+
+/* The time sheet actions of connectwise-api.md 4. */
+enum cwapi_sheet_action {
+	CWAPI_SHEET_SUBMIT,  /* technician submits the period */
+	CWAPI_SHEET_APPROVE, /* body: a TimeSheetTierUpdate, or NULL */
+	CWAPI_SHEET_REJECT,
+	CWAPI_SHEET_REVERSE, /* undo an approval or submission */
+	CWAPI_SHEET_ACTION_COUNT,
+};
+
+/* POST /time/sheets/{id}/submit|approve|reject|reverse on a fresh
+ * connection, with body (a JSON object, copied; NULL sends none) as
+ * ConnectWise's request body. res->json is the SuccessResponse. A 404
+ * (no such sheet) gives ERR_API_NOT_FOUND, other refusals
+ * ERR_API_REJECTED with ConnectWise's message. -EINVAL for id <= 0, an
+ * unknown action or a body that is not an object. */
+int64_t cwapi_sheet_action(struct cwapi *api, int64_t id,
+    enum cwapi_sheet_action action, struct json_object *body,
+    cwapi_done_fn *cb, void *userdata);
 
 /* GET /time/workTypes/count: the breaker's cheap authenticated probe.
  * res->id is the count. */

@@ -115,6 +115,17 @@ test_requests(void **state)
 		"{\"target\":\"54321\",\"duration_s\":5400,"
 		"\"at\":1795939200,\"dry_run\":true,"
 		"\"work_type\":\"Remote\"}}"},
+	    /* code:N needs a company; both go as typed, in table order */
+	    {ARGV("start", "code:7", "--member", "jdoe", "--company",
+		 "ACME"),
+		"{\"v\":1,\"id\":1,\"cmd\":\"start\",\"args\":"
+		"{\"target\":\"code:7\",\"company\":\"ACME\","
+		"\"member\":\"jdoe\"}}"},
+	    {ARGV("log", "code:7", "45m", "--company=19297", "--member",
+		 "178"),
+		"{\"v\":1,\"id\":1,\"cmd\":\"log\",\"args\":"
+		"{\"target\":\"code:7\",\"duration_s\":2700,"
+		"\"company\":\"19297\",\"member\":\"178\"}}"},
 	    {ARGV("list"), "{\"v\":1,\"id\":1,\"cmd\":\"list\"}"},
 	    {ARGV("status", "--format", "waybar"),
 		"{\"v\":1,\"id\":1,\"cmd\":\"status\"}"},

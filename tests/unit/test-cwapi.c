@@ -519,6 +519,82 @@ test_writes(void **state)
 	cwapi_free(api);
 }
 
+/* The sheet actions: exact method, URL, headers and body; success without
+ * an id; a refusal with ConnectWise's words; a missing sheet. */
+static void
+test_sheet_actions(void **state)
+{
+	struct fake f;
+	struct cwapi *api = api_new_url(&f);
+	struct got g = {0};
+	struct json_object *tier = json_object_new_object();
+	const char *const hdrs[] = {AUTH, CLIENTID, ACCEPT, NULL};
+	const char *const body_hdrs[] = {AUTH, CLIENTID, ACCEPT, CTYPE, NULL};
+
+	(void) state;
+	assert_true(cwapi_sheet_action(
+			api, 803, CWAPI_SHEET_SUBMIT, NULL, on_result, &g) > 0);
+	assert_int_equal(f.reqs[0].method, CLASSIFY_POST);
+	assert_string_equal(f.reqs[0].url, BASE "/time/sheets/803/submit");
+	assert_headers(&f.reqs[0], hdrs);
+	assert_int_equal(f.reqs[0].body_len, 0);
+	assert_int_equal(f.reqs[0].flags, HTTP_FRESH_CONNECTION);
+	fake_reply(&f, 0, 200, "{\"success\":true}", NULL, NULL);
+	assert_int_equal(g.calls, 1);
+	assert_int_equal(g.cls, CLASSIFY_SUCCESS);
+	assert_int_equal(g.err.code, ERR_OK);
+	assert_string_equal(g.json, "{\"success\":true}");
+
+	json_object_object_add(tier, "id", json_object_new_int64(804));
+	json_object_object_add(
+	    tier, "approvalType", json_object_new_string("Tier1Update"));
+	assert_true(cwapi_sheet_action(
+			api, 804, CWAPI_SHEET_APPROVE, tier, on_result, &g) > 0);
+	json_object_put(tier); /* copied */
+	assert_string_equal(f.reqs[1].url, BASE "/time/sheets/804/approve");
+	assert_headers(&f.reqs[1], body_hdrs);
+	assert_string_equal(
+	    f.reqs[1].body, "{\"id\":804,\"approvalType\":\"Tier1Update\"}");
+	fake_reply(&f, 1, 400,
+	    "{\"code\":\"InvalidObject\",\"message\":"
+	    "\"time sheet 804 is ApprovedByTierOne\"}",
+	    NULL, NULL);
+	assert_int_equal(g.calls, 2);
+	assert_int_equal(g.cls, CLASSIFY_PERMANENT);
+	assert_int_equal(g.err.code, ERR_API_REJECTED);
+	assert_string_equal(
+	    g.err.msg, "ConnectWise: time sheet 804 is ApprovedByTierOne");
+	assert_string_equal(g.cw_code, "InvalidObject");
+
+	assert_true(cwapi_sheet_action(
+			api, 9, CWAPI_SHEET_REJECT, NULL, on_result, &g) > 0);
+	assert_string_equal(f.reqs[2].url, BASE "/time/sheets/9/reject");
+	fake_reply(&f, 2, 404,
+	    "{\"code\":\"NotFound\",\"message\":\"TimeSheet 9 not "
+	    "found\"}",
+	    NULL, NULL);
+	assert_int_equal(g.cls, CLASSIFY_PERMANENT); /* never retried */
+	assert_int_equal(g.err.code, ERR_API_NOT_FOUND);
+
+	assert_true(cwapi_sheet_action(
+			api, 10, CWAPI_SHEET_REVERSE, NULL, on_result, &g) > 0);
+	assert_string_equal(f.reqs[3].url, BASE "/time/sheets/10/reverse");
+	/* a POST cut off after sending: its outcome is unknown */
+	fake_fail(&f, 3, CLASSIFY_XFER_RESET, 200);
+	assert_int_equal(g.cls, CLASSIFY_UNKNOWN);
+	assert_int_equal(g.err.code, ERR_API_UNREACHABLE);
+
+	assert_int_equal(f.n, 4);
+	assert_int_equal(cwapi_sheet_action(api, 0, CWAPI_SHEET_SUBMIT, NULL,
+			     on_result, &g),
+	    -EINVAL);
+	assert_int_equal(cwapi_sheet_action(api, 5, CWAPI_SHEET_ACTION_COUNT,
+			     NULL, on_result, &g),
+	    -EINVAL);
+	assert_int_equal(f.n, 4); /* nothing sent */
+	cwapi_free(api);
+}
+
 static void
 test_site_lookup(void **state)
 {
@@ -929,6 +1005,7 @@ main(void)
 	    cmocka_unit_test(test_post_entry_outcomes),
 	    cmocka_unit_test(test_reads),
 	    cmocka_unit_test(test_writes),
+	    cmocka_unit_test(test_sheet_actions),
 	    cmocka_unit_test(test_site_lookup),
 	    cmocka_unit_test(test_config_checks),
 	    cmocka_unit_test(test_pacing),
