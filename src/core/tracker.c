@@ -141,7 +141,34 @@ timer_free(struct tracker_timer *tm)
 	}
 	free(tm->pauses);
 	entry_fini(&tm->fields);
+	free(tm->summary);
 	free(tm);
+}
+
+/* A copy of a record's optional "summary" into *ret (NULL when absent or
+ * empty). false: not a string, or longer than TRACKER_SUMMARY_MAX. */
+static bool
+summary_from_json(json_object *o, char **ret)
+{
+	json_object *v;
+	const char *s;
+
+	*ret = NULL;
+	if (!json_object_object_get_ex(o, "summary", &v)) {
+		return true;
+	}
+	if (!json_object_is_type(v, json_type_string)) {
+		return false;
+	}
+	s = json_object_get_string(v);
+	if (strlen(s) > TRACKER_SUMMARY_MAX) {
+		return false;
+	}
+	if (s[0]) {
+		*ret = strdup(s);
+		return *ret != NULL;
+	}
+	return true;
 }
 
 static struct tracker_timer *
@@ -699,6 +726,21 @@ build_start(const struct tracker *t, const struct tracker_start_args *a,
 			r = jadd(o, "fields", entry_fields_to_json(&f));
 		}
 		entry_fini(&f);
+	}
+	if (r == 0 && a->summary && a->summary[0]) {
+		size_t len = strlen(a->summary);
+
+		/* cut a long summary at a character boundary (never inside
+		 * a UTF-8 sequence), so apply always accepts it */
+		if (len > TRACKER_SUMMARY_MAX) {
+			len = TRACKER_SUMMARY_MAX;
+			while (len > 0 &&
+			    ((unsigned char) a->summary[len] & 0xC0) == 0x80) {
+				len--;
+			}
+		}
+		r = jadd(o, "summary",
+		    json_object_new_string_len(a->summary, (int) len));
 	}
 	if (r == 0 && (single || switching)) {
 		r = add_pause_others(t, o, key, !single, now);
@@ -1848,6 +1890,9 @@ apply_started(
 		return -ENOMEM;
 	}
 	r = parse_fields(p, &tm->fields, reterr);
+	if (r == 0 && !summary_from_json(p, &tm->summary)) {
+		r = bad_payload(reterr, "bad summary");
+	}
 	if (r < 0) {
 		timer_free(tm);
 		return r;
@@ -2285,6 +2330,9 @@ timer_snapshot(const struct tracker_timer *tm)
 	if (r == 0) {
 		r = jadd(o, "fields", entry_fields_to_json(&tm->fields));
 	}
+	if (r == 0 && tm->summary) {
+		r = jadd(o, "summary", json_object_new_string(tm->summary));
+	}
 	ps = json_object_new_array();
 	if (r == 0) {
 		r = jadd(o, "pauses", ps);
@@ -2393,7 +2441,8 @@ timer_restore(json_object *o, struct tracker_timer **ret, struct errbuf *reterr)
 	tm->last_used = (uint64_t) last_used;
 	n = json_object_array_length(ps);
 	if (reserve_pauses(tm, n) < 0 ||
-	    entry_fields_from_json(f, &tm->fields, reterr) < 0) {
+	    entry_fields_from_json(f, &tm->fields, reterr) < 0 ||
+	    !summary_from_json(o, &tm->summary)) {
 		timer_free(tm);
 		return bad_payload(reterr, "checkpoint: bad pauses or fields");
 	}
@@ -2527,6 +2576,10 @@ tracker_status_json(
 		if (r == 0) {
 			r = jadd(
 			    one, "fields", entry_fields_to_json(&tm->fields));
+		}
+		if (r == 0 && tm->summary) {
+			r = jadd(one, "summary",
+			    json_object_new_string(tm->summary));
 		}
 		if (r == 0) {
 			r = jpush(arr, one);

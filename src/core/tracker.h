@@ -41,6 +41,9 @@ struct errbuf;
 #define TRACKER_MAX_TIMERS 4096
 /* Most pause intervals one timer keeps. */
 #define TRACKER_MAX_PAUSES 1024
+/* Longest ticket summary a timer keeps (bytes, without the NUL); a
+ * longer one is cut at a character boundary when the record is built. */
+#define TRACKER_SUMMARY_MAX 512
 /* A wall-clock delta that differs from the BOOTTIME delta by more than this
  * is a clock step (flagged). */
 #define TRACKER_STEP_TOLERANCE_NS 2000000000LL
@@ -103,6 +106,9 @@ struct tracker_timer {
 	unsigned flags;	     /* enum tracker_flag */
 	uint64_t last_used;  /* seq of the last record that touched it */
 	struct entry fields; /* notes, work type, ... from start/set */
+	/* ConnectWise's summary of the ticket, looked up at start and
+	 * journaled with TIMER_STARTED (heap, owned), or NULL. */
+	char *summary;
 };
 
 struct tracker {
@@ -138,7 +144,8 @@ bool tracker_timer_rebooted(
 
 /* Status of every timer (or one) for replies and events:
  * {"focus":"ticket:1","timers":[{"target","state","start","worked_s",
- * "focus","flags":[...],"fields":{...}}]}. New object or NULL. */
+ * "focus","flags":[...],"fields":{...},"summary"}]} ("summary" only when
+ * the timer has one). New object or NULL. */
 json_object *tracker_status_json(
     const struct tracker *t, const struct now *now, const char *only_key);
 
@@ -155,6 +162,9 @@ struct tracker_start_args {
 	int64_t at;		    /* start label (Unix s); 0: now */
 	int64_t ago_s;		    /* start this long ago; 0: now */
 	const struct entry *fields; /* template (notes, work type...); NULL */
+	/* The ticket's summary as ConnectWise gave it (NULL or "": none);
+	 * journaled with a NEW timer only (a resume keeps its own). */
+	const char *summary;
 };
 
 /* start: a new timer (TIMER_STARTED), or resumes a paused one

@@ -16,6 +16,11 @@
  * - the [defaults] of the target type fill the template of a NEW timer or
  *   logged entry only, under the user's options (a resumed timer keeps
  *   what "set" gave it).
+ * - a start of a new ticket timer reads the ticket from ConnectWise first
+ *   (deferred, at most CMD_TIMER_LOOKUP_TIMEOUT_MS, on its own short-lived
+ *   client) and journals its summary; only a 404 refuses the start, any
+ *   other failure starts it unchecked. log --dry-run asks ConnectWise for
+ *   the defaults and journals nothing.
  * Must never: read a clock directly, log what a client sent above debug.
  */
 #include "daemon/cmd-timer.h"
@@ -31,16 +36,22 @@
 #include "common/errcode.h"
 #include "common/proto.h"
 #include "common/timeparse.h"
+#include "core/classify.h"
 #include "core/entry.h"
 #include "core/outbox.h"
 #include "core/records.h"
 #include "core/state.h"
 #include "core/target.h"
 #include "core/tracker.h"
+#include "daemon/cmd-ref.h"
 #include "daemon/commands.h"
 #include "daemon/config.h"
+#include "daemon/cwapi.h"
 #include "daemon/daemon.h"
+#include "daemon/http.h"
+#include "daemon/submitter.h"
 #include "daemon/ticker.h"
+#include "daemon/session.h" /* session: stop --submit */
 
 /* --ago beyond this is refused as absurd (log refuses the same). */
 #define CMD_TIMER_MAX_AGO_S (7 * 86400)
@@ -154,7 +165,11 @@ copy_string_arg(struct request *req, const char *from, const char *to,
 }
 
 /* The defaults of [defaults] / [defaults "TYPE"] for a target, as
- * entry_fields_from_args keys. */
+ * entry_fields_from_args keys, and [api] member. The member goes into the
+ * template of every NEW timer or logged entry, so it is journaled with
+ * TIMER_STARTED / ENTRY_QUEUED (doc/records.md): a later change of the
+ * config never changes whose time an old timer's entries are, and replay
+ * needs no config. A user's --member still wins (it is added after). */
 static int
 defaults_to_args(const struct config *c, const struct target *tg,
     json_object *out)
@@ -164,6 +179,14 @@ defaults_to_args(const struct config *c, const struct target *tg,
 	const char *b;
 	int r = 0;
 
+	if (c->api.member && c->api.member[0]) {
+		/* "jdoe" -> {"identifier"}, "142" -> {"id"}: the all-digit
+		 * rule of entry_fields_from_args, as config.c parsed it */
+		r = jadd(out, "member", json_object_new_string(c->api.member));
+		if (r < 0) {
+			return r;
+		}
+	}
 	ct = config_target_from_string(target_type_short_name(tg->type));
 	if (ct == CONFIG_TARGET_INVALID) {
 		return 0;
@@ -367,8 +390,8 @@ decorate_timer(json_object *one)
 		r = jadd(one, "elapsed_s",
 		    json_object_new_int64(json_object_get_int64(v)));
 	}
-	/* ConnectWise lookups (summary) come with the API client. */
-	if (r == 0) {
+	/* the ticket's summary from the start's lookup, else "" */
+	if (r == 0 && !json_object_object_get_ex(one, "summary", NULL)) {
 		r = jadd(one, "summary", json_object_new_string(""));
 	}
 	if (r == 0) {
@@ -444,29 +467,28 @@ queue_counts(const struct outbox *o, int64_t now)
 	return q;
 }
 
-/* submission.state: "offline" without credentials, "paused" by queue
- * pause, else "ok" (the submitter will report api-unreachable). */
+/* The "submission" object of client/output.h: the submitter's own view
+ * (submitter_status_json: "ok", "paused" with the reason, "api-unreachable"
+ * while the breaker is open, "offline"; breaker, oldest_pending_age_s,
+ * oldest_flagged). Offline says why when the daemon knows better than the
+ * submitter. New object or NULL. */
 static json_object *
 submission_json(struct daemon *d)
 {
-	json_object *s = json_object_new_object();
-	const char *state = "ok", *reason = "";
+	json_object *s = submitter_status_json(d->submitter);
+	const char *state = jstr(s, "state"), *why = NULL;
 
 	if (!s) {
 		return NULL;
 	}
 	if (!d->have_config || !config_api_configured(&d->config)) {
-		state = "offline";
-		reason = "no [api] in the configuration";
+		why = "no [api] in the configuration";
 	} else if (!d->have_secret) {
-		state = "offline";
-		reason = "no ConnectWise credentials";
-	} else if (d->state.outbox.paused) {
-		state = "paused";
-		reason = d->state.outbox.pause_reason;
+		why = "no ConnectWise credentials";
 	}
-	json_object_object_add(s, "state", json_object_new_string(state));
-	json_object_object_add(s, "reason", json_object_new_string(reason));
+	if (why && state && strcmp(state, "offline") == 0) {
+		json_object_object_add(s, "reason", json_object_new_string(why));
+	}
 	return s;
 }
 
@@ -630,55 +652,35 @@ on_timer_committed(struct request *req)
 	reply_or_oom(req, o);
 }
 
-/* HOOK (issue 4, [api] ticket lookup): when ConnectWise is usable, start
- * is to look the ticket up here (summary, company, closed) before
- * journaling, deferring the request while the HTTP call runs. Until the
- * API client exists nothing is looked up and the reply says so. Returns
- * true when the target was checked. */
-static bool
-start_check_target_hook(struct request *req, const struct target *tg)
-{
-	(void) req;
-	(void) tg;
-	return false;
-}
-
+/* After a start (or a toggle/switch that started a timer): the status,
+ * the target, and whether ConnectWise confirmed the ticket. start_journal
+ * put "ticket_checked" and "warning" into the payload after journaling
+ * it (reply-only keys); a toggle or switch has neither: not checked. */
 static void
 on_start_committed(struct request *req)
 {
 	struct daemon *d = request_daemon(req);
 	json_object *payload = request_data(req);
 	const char *target = jstr(payload, "target");
-	json_object *o;
+	const char *warning = jstr(payload, "warning");
+	json_object *checked = NULL, *o;
 	struct now now;
 
 	ticker_kick(d->ticker);
 	if (!read_now(req, &now)) {
 		return;
 	}
+	(void) json_object_object_get_ex(payload, "ticket_checked", &checked);
 	o = status_json(d, &now);
 	if (o && target) {
-		char msg[160];
-		struct target tg;
-
 		json_object_object_add(o, "target",
 		    json_object_new_string(target));
 		json_object_object_add(o, "ticket_checked",
-		    json_object_new_boolean(0));
-		if (target_parse(target, &tg, NULL) == 0 &&
-		    tg.type == TARGET_SERVICE_TICKET) {
-			snprintf(msg, sizeof(msg), "ticket %" PRId64 " was not "
-			    "checked with ConnectWise (%s)", tg.id,
-			    daemon_api_usable(d, NULL) ? "lookup not available "
-			    "yet" : "offline");
-		} else {
-			snprintf(msg, sizeof(msg), "%s was not checked with "
-			    "ConnectWise (%s)", target,
-			    daemon_api_usable(d, NULL) ? "lookup not available "
-			    "yet" : "offline");
+		    json_object_new_boolean(json_object_get_boolean(checked)));
+		if (warning) {
+			json_object_object_add(o, "warning",
+			    json_object_new_string(warning));
 		}
-		json_object_object_add(o, "warning",
-		    json_object_new_string(msg));
 	}
 	broadcast_status(d, &now);
 	reply_or_oom(req, o);
@@ -709,27 +711,250 @@ on_entries_committed(struct request *req)
 	}
 	json_object_object_add(o, "queue", queue_counts(&d->state.outbox,
 	    now.wall_utc_s));
-	if (request_arg_bool(req, "submit", false)) {
-		json_object_object_add(o, "submit", json_object_new_string(
-		    "queued; immediate submission is not available yet"));
-	}
 	broadcast_status(d, &now);
+	/* session (session.c): --submit waits for the submission, bounded
+	 * by [session] submit_timeout, and adds "submit" to the reply */
+	if (request_arg_bool(req, "submit", false)) {
+		session_reply_after_submit(req, o);
+		return;
+	}
 	request_reply(req, o);
 }
 
 /* ---- handlers ---- */
 
+/* ---- start and its ticket lookup ---- */
+
+/* A start waits at most this long for ConnectWise; then the timer starts
+ * unchecked (the user wants it to run now, not after a minute's timeout).
+ */
+#define CMD_TIMER_LOOKUP_TIMEOUT_MS 5000u
+#define CMD_TIMER_LOOKUP_CONNECT_MS 3000u
+
+/* A start while its ticket lookup runs (the request's data until the
+ * record is journaled). */
+struct start_lookup {
+	struct cmdref_client client;
+	struct entry fields;
+	int64_t label;	  /* from --at / --ago; 0: none */
+	int64_t asked_at; /* wall second the command arrived */
+	char key[TARGET_STR_MAX];
+};
+
 static void
-cmd_start(struct request *req)
+start_lookup_free(void *p)
+{
+	struct start_lookup *lk = p;
+
+	if (!lk) {
+		return;
+	}
+	cmdref_client_close(&lk->client); /* cancels the GET: no callback */
+	entry_fini(&lk->fields);
+	free(lk);
+}
+
+/* Like cmdref_client_open, with short timeouts (see above). */
+static int
+lookup_client_open(struct daemon *d, struct cmdref_client *c,
+    struct errbuf *reterr)
+{
+	const struct config_api *api = &d->config.api;
+	struct cwapi_config cfg;
+	struct http_options hopt;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	memset(&hopt, 0, sizeof(hopt));
+	hopt.ca_file = api->ca_file;
+	r = http_new(&d->loop, &hopt, &c->http);
+	if (r < 0) {
+		return errbuf_set(reterr, ERR_INTERNAL, r,
+		    "cannot set up HTTP: %s", strerror(-r));
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.url = api->url;
+	cfg.site = api->site;
+	cfg.company = api->company;
+	cfg.api_version = api->api_version;
+	cfg.connect_timeout_ms = (uint32_t) (api->connect_timeout_s * 1000);
+	if (cfg.connect_timeout_ms == 0 ||
+	    cfg.connect_timeout_ms > CMD_TIMER_LOOKUP_CONNECT_MS) {
+		cfg.connect_timeout_ms = CMD_TIMER_LOOKUP_CONNECT_MS;
+	}
+	cfg.total_timeout_ms = (uint32_t) (api->total_timeout_s * 1000);
+	if (cfg.total_timeout_ms == 0 ||
+	    cfg.total_timeout_ms > CMD_TIMER_LOOKUP_TIMEOUT_MS) {
+		cfg.total_timeout_ms = CMD_TIMER_LOOKUP_TIMEOUT_MS;
+	}
+	cfg.low_speed_time_s = (uint32_t) api->low_speed_time_s;
+	r = cwapi_new(&cfg, &d->secret, http_transport(c->http), &c->api,
+	    reterr);
+	if (r < 0) {
+		http_close(c->http);
+		c->http = NULL;
+	}
+	return r;
+}
+
+/* Journals a prepared start. The reply-only keys "ticket_checked" and
+ * "warning" go into the payload after request_journal() serialised it,
+ * so they reach on_start_committed but never the journal. */
+static void
+start_journal(struct request *req, int r, uint16_t type, json_object *payload,
+    struct errbuf *e, bool checked, const char *warning)
+{
+	if (r < 0) {
+		json_object_put(payload);
+		request_fail(req, e);
+		return;
+	}
+	request_set_data(req, payload, put_json); /* frees a start_lookup */
+	/* a new timer takes space: refuse it below the free-space floor */
+	r = request_journal(req, type, payload,
+	    type == JOURNAL_REC_TIMER_STARTED, e);
+	if (r < 0) {
+		request_fail(req, e);
+		return;
+	}
+	json_object_object_add(payload, "ticket_checked",
+	    json_object_new_boolean(checked));
+	if (warning && warning[0]) {
+		json_object_object_add(payload, "warning",
+		    json_object_new_string(warning));
+	}
+	request_commit(req, on_start_committed);
+}
+
+/* Prepares and journals the start of the request's target with fields,
+ * label (0: now) and the ticket's summary (NULL: unknown). */
+static void
+start_finish(struct request *req, const struct entry *fields, int64_t label,
+    const char *summary, bool checked, const char *warning)
 {
 	struct daemon *d = request_daemon(req);
-	CLEANUP(entry_fini) struct entry f;
 	struct tracker_start_args a;
 	json_object *payload = NULL;
-	struct target tg;
 	struct errbuf e;
 	struct now now;
 	uint16_t type = 0;
+	int r;
+
+	errbuf_clear(&e);
+	if (!read_now(req, &now)) {
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.target = request_arg_string(req, "target");
+	a.at = label;
+	a.fields = fields;
+	a.summary = summary;
+	r = tracker_prepare_start(&d->state.tracker, &a, &now, &type, &payload,
+	    &e);
+	start_journal(req, r, type, payload, &e, checked, warning);
+}
+
+static void
+on_ticket_looked_up(const struct cwapi_result *res, void *userdata)
+{
+	struct request *req = userdata;
+	struct start_lookup *lk = request_data(req);
+	struct daemon *d = request_daemon(req);
+	char warning[sizeof(((struct errbuf *) 0)->msg) + 128];
+	const char *summary;
+	int64_t label = lk->label;
+	struct now now;
+	struct errbuf e;
+
+	if (label == 0 && d->ticker && ticker_now(d->ticker, &now, NULL) == 0 &&
+	    now.wall_utc_s > lk->asked_at) {
+		/* the timer starts when it was asked for, not when
+		 * ConnectWise answered */
+		label = lk->asked_at;
+	}
+	if (res->cls == CLASSIFY_SUCCESS) {
+		summary = jstr(res->json, "summary");
+		start_finish(req, &lk->fields, label, summary ? summary : "",
+		    true, NULL);
+		return;
+	}
+	if (res->err.code == ERR_NO_SUCH_TICKET) {
+		/* ConnectWise's own words; nothing is journaled */
+		e = res->err;
+		errbuf_set_field(&e, "target");
+		request_fail(req, &e);
+		return;
+	}
+	/* anything else (down, slow, 5xx, refused keys): the timer runs
+	 * and the user is told that the ticket is unconfirmed */
+	snprintf(warning, sizeof(warning), "%s was not checked with "
+	    "ConnectWise (%s: %s); the timer runs", lk->key,
+	    errcode_name(res->err.code), res->err.msg);
+	start_finish(req, &lk->fields, label, NULL, false, warning);
+}
+
+/* Starts the ticket lookup of a new timer on tg. Returns true when the
+ * request is now deferred (the callback finishes it), false when it was
+ * not started: then *why says why (for the warning). */
+static bool
+start_lookup_begin(struct request *req, const struct target *tg,
+    const struct entry *fields, int64_t label, const struct now *now,
+    char *why, size_t why_size)
+{
+	struct daemon *d = request_daemon(req);
+	struct start_lookup *lk;
+	struct errbuf e;
+	int64_t c;
+
+	errbuf_clear(&e);
+	if (!daemon_api_usable(d, &e)) {
+		/* offline (no [api] or credentials) or the breaker is open */
+		snprintf(why, why_size, "%s", e.code == ERR_API_NOT_CONFIGURED ?
+		    "offline" : errcode_name(e.code));
+		return false;
+	}
+	lk = calloc(1, sizeof(*lk));
+	if (!lk) {
+		snprintf(why, why_size, "out of memory");
+		return false;
+	}
+	entry_init(&lk->fields);
+	lk->label = label;
+	lk->asked_at = now->wall_utc_s;
+	(void) target_format(tg, lk->key);
+	if (entry_copy(&lk->fields, fields) < 0 ||
+	    lookup_client_open(d, &lk->client, &e) < 0) {
+		snprintf(why, why_size, "%s", e.msg[0] ? e.msg :
+		    "out of memory");
+		start_lookup_free(lk);
+		return false;
+	}
+	c = cwapi_get_ticket(lk->client.api,
+	    tg->type == TARGET_PROJECT_TICKET ? CWAPI_TICKET_PROJECT :
+	    CWAPI_TICKET_SERVICE, tg->id, "id,summary", on_ticket_looked_up,
+	    req);
+	if (c < 0) {
+		snprintf(why, why_size, "%s", strerror((int) -c));
+		start_lookup_free(lk);
+		return false;
+	}
+	request_set_data(req, lk, start_lookup_free);
+	request_defer(req);
+	return true;
+}
+
+static void
+cmd_start(struct request *req)
+{
+	CLEANUP(entry_fini) struct entry f;
+	struct target tg;
+	struct errbuf e;
+	struct now now;
+	char why[sizeof(((struct errbuf *) 0)->msg)];
+	char warning[sizeof(why) + 128];
+	char key[TARGET_STR_MAX];
+	const char *target = request_arg_string(req, "target");
+	bool is_new;
 	int64_t label;
 	int r;
 
@@ -738,27 +963,48 @@ cmd_start(struct request *req)
 	if (!read_now(req, &now)) {
 		return;
 	}
-	memset(&a, 0, sizeof(a));
-	a.target = request_arg_string(req, "target");
 	r = label_from_request(req, &now, &label, &e);
+	is_new = new_target(req, target, &tg);
 	if (r == 0) {
-		r = fields_from_request(req, new_target(req, a.target, &tg) ?
-		    &tg : NULL, &f, &e);
+		r = fields_from_request(req, is_new ? &tg : NULL, &f, &e);
 	}
 	if (r < 0) {
 		request_fail(req, &e);
 		return;
 	}
-	a.at = label;
-	a.fields = &f;
-	if (target_parse(a.target, &tg, NULL) == 0) {
-		(void) start_check_target_hook(req, &tg);
+	warning[0] = '\0';
+	/* Only a NEW timer on a ticket is looked up (a resume keeps what its
+	 * start learnt); the lookup checks the ticket exists and journals
+	 * its summary with TIMER_STARTED. */
+	if (is_new && (tg.type == TARGET_SERVICE_TICKET ||
+	    tg.type == TARGET_PROJECT_TICKET)) {
+		struct tracker_start_args a;
+		json_object *trial = NULL;
+		uint16_t type = 0;
+
+		/* refuse what the start itself refuses (a company on a
+		 * ticket, too many timers...) before asking ConnectWise */
+		memset(&a, 0, sizeof(a));
+		a.target = target;
+		a.at = label;
+		a.fields = &f;
+		r = tracker_prepare_start(&request_daemon(req)->state.tracker,
+		    &a, &now, &type, &trial, &e);
+		json_object_put(trial);
+		if (r < 0) {
+			request_fail(req, &e);
+			return;
+		}
+		why[0] = '\0';
+		if (start_lookup_begin(req, &tg, &f, label, &now, why,
+		    sizeof(why))) {
+			return; /* on_ticket_looked_up finishes it */
+		}
+		snprintf(warning, sizeof(warning), "%s was not checked with "
+		    "ConnectWise (%s)", target_format(&tg, key), why[0] ? why :
+		    "offline");
 	}
-	r = tracker_prepare_start(&d->state.tracker, &a, &now, &type, &payload,
-	    &e);
-	/* a new timer takes space: refuse it below the free-space floor */
-	journal_and_commit(req, r, type, payload,
-	    type == JOURNAL_REC_TIMER_STARTED, &e, on_start_committed);
+	start_finish(req, &f, label, NULL, false, warning);
 }
 
 static void
@@ -1014,6 +1260,122 @@ cmd_adjust(struct request *req)
 	    on_timer_committed);
 }
 
+/* ---- log --dry-run: ConnectWise's defaults for what would be queued ---- */
+
+/* A dry run asking POST /time/entries/defaults for each entry of the
+ * prepared ENTRY_QUEUED payload in turn (the request's data). */
+struct dry_run {
+	struct cmdref_client client;
+	json_object *reply; /* the payload, "dry_run": true */
+	json_object *entries; /* borrowed from reply */
+	size_t next;	      /* the entry whose defaults are asked for */
+};
+
+static void
+dry_run_free(void *p)
+{
+	struct dry_run *dr = p;
+
+	if (!dr) {
+		return;
+	}
+	cmdref_client_close(&dr->client); /* cancels: no callback */
+	json_object_put(dr->reply);
+	free(dr);
+}
+
+static void on_defaults(const struct cwapi_result *res, void *userdata);
+
+/* Asks for the defaults of entry dr->next, or replies when all are in.
+ */
+static void
+dry_run_next(struct request *req)
+{
+	struct dry_run *dr = request_data(req);
+	json_object *one, *body = NULL;
+	int64_t c;
+
+	if (dr->next >= json_object_array_length(dr->entries)) {
+		request_reply(req, json_object_get(dr->reply));
+		return;
+	}
+	one = json_object_array_get_idx(dr->entries, dr->next);
+	(void) json_object_object_get_ex(one, "body", &body);
+	c = cwapi_entry_defaults(dr->client.api, body, on_defaults, req);
+	if (c < 0) {
+		request_failf(req, ERR_INTERNAL, NULL,
+		    "cannot ask ConnectWise for the defaults: %s",
+		    strerror((int) -c));
+	}
+}
+
+static void
+on_defaults(const struct cwapi_result *res, void *userdata)
+{
+	struct request *req = userdata;
+	struct dry_run *dr = request_data(req);
+	json_object *one = json_object_array_get_idx(dr->entries, dr->next);
+
+	if (res->cls != CLASSIFY_SUCCESS || !res->json) {
+		/* ConnectWise's refusal (what a submission would get) or why
+		 * it could not be asked, in its own words */
+		cmdref_fail_result(req, res);
+		return;
+	}
+	json_object_object_add(one, "defaults", json_object_get(res->json));
+	dr->next++;
+	dry_run_next(req);
+}
+
+/* log --dry-run: replies with the prepared payload (payload stolen) plus,
+ * per entry, "defaults": the TimeEntry ConnectWise would make of the
+ * body. Offline the payload alone, with "defaults_checked": false and a
+ * warning. Nothing is journaled in either case. */
+static void
+dry_run_begin(struct request *req, json_object *payload)
+{
+	struct daemon *d = request_daemon(req);
+	struct dry_run *dr;
+	struct errbuf e;
+
+	errbuf_clear(&e);
+	json_object_object_add(payload, "dry_run", json_object_new_boolean(1));
+	if (!daemon_api_usable(d, &e)) {
+		char msg[sizeof(e.msg) + 64];
+
+		snprintf(msg, sizeof(msg), "ConnectWise's defaults were not "
+		    "asked for (%s)", e.msg);
+		json_object_object_add(payload, "defaults_checked",
+		    json_object_new_boolean(0));
+		json_object_object_add(payload, "warning",
+		    json_object_new_string(msg));
+		request_reply(req, payload);
+		return;
+	}
+	dr = calloc(1, sizeof(*dr));
+	if (!dr) {
+		json_object_put(payload);
+		request_failf(req, ERR_INTERNAL, NULL, "out of memory");
+		return;
+	}
+	dr->reply = payload;
+	json_object_object_add(payload, "defaults_checked",
+	    json_object_new_boolean(1));
+	if (!json_object_object_get_ex(payload, "entries", &dr->entries) ||
+	    !json_object_is_type(dr->entries, json_type_array)) {
+		dry_run_free(dr);
+		request_failf(req, ERR_INTERNAL, NULL, "no entries prepared");
+		return;
+	}
+	request_set_data(req, dr, dry_run_free);
+	if (lookup_client_open(d, &dr->client, &e) < 0) {
+		request_fail(req, &e);
+		return;
+	}
+	request_defer(req);
+	dry_run_next(req);
+}
+
 static void
 cmd_log(struct request *req)
 {
@@ -1060,9 +1422,7 @@ cmd_log(struct request *req)
 	r = tracker_prepare_log(&d->state.tracker, &a, &now, &type, &payload,
 	    &e);
 	if (r == 0 && request_arg_bool(req, "dry_run", false)) {
-		json_object_object_add(payload, "dry_run",
-		    json_object_new_boolean(1));
-		request_reply(req, payload);
+		dry_run_begin(req, payload); /* journals nothing */
 		return;
 	}
 	journal_and_commit(req, r, type, payload, true, &e,
@@ -1206,8 +1566,8 @@ cmd_queue(struct request *req)
 
 /* Adds target to the recent list unless present. */
 static int
-recent_add(json_object *arr, const char *target, const char *source,
-    int64_t limit)
+recent_add(json_object *arr, const char *target, const char *summary,
+    const char *source, int64_t limit)
 {
 	json_object *one;
 
@@ -1225,8 +1585,9 @@ recent_add(json_object *arr, const char *target, const char *source,
 		return -ENOMEM;
 	}
 	json_object_object_add(one, "target", json_object_new_string(target));
-	/* summaries come from ConnectWise once the API client exists */
-	json_object_object_add(one, "summary", json_object_new_string(""));
+	/* a timer's summary from its start's lookup; entries have none */
+	json_object_object_add(one, "summary",
+	    json_object_new_string(summary ? summary : ""));
 	json_object_object_add(one, "source", json_object_new_string(source));
 	json_object_array_add(arr, one);
 	return 0;
@@ -1278,11 +1639,12 @@ cmd_recent(struct request *req)
 		qsort(tm, tr->n_timers, sizeof(*tm), cmp_last_used);
 	}
 	for (size_t i = 0; r == 0 && i < tr->n_timers; i++) {
-		r = recent_add(arr, tm[i]->key, "timer", limit);
+		r = recent_add(arr, tm[i]->key, tm[i]->summary, "timer",
+		    limit);
 	}
 	for (size_t i = ob->n_entries; r == 0 && i > 0; i--) {
 		r = recent_add(arr, body_target(ob->entries[i - 1]->body, tgt),
-		    "entry", limit);
+		    NULL, "entry", limit);
 	}
 	if (r < 0) {
 		request_failf(req, ERR_INTERNAL, NULL, "out of memory");

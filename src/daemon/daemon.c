@@ -34,6 +34,7 @@
 #include "daemon/log.h"
 #include "daemon/ticker.h"
 #include "daemon/submitter.h" /* submission */
+#include "daemon/session.h" /* session: logind, STATUS= */
 
 /* How long connections may take to receive their last replies. */
 #define DAEMON_DRAIN_MS 2000
@@ -63,6 +64,8 @@ on_journal_apply(void *userdata, uint16_t type, uint64_t seq,
 		/* submission: a new, re-queued or resumed entry (no-op
 		 * during replay: the submitter comes after it) */
 		submitter_on_record(d->submitter, type);
+		/* session: STATUS= is refreshed before the next poll */
+		session_on_record(d->session, type);
 	}
 	return r;
 }
@@ -101,6 +104,8 @@ on_commit_hook(uv_prepare_t *h)
 		    "really on disk");
 		daemon_stop(d, DAEMON_EXIT_TEMPFAIL);
 	}
+	/* session: STATUS= for systemd when the counts changed */
+	session_status_update(d->session);
 }
 
 /* ---- signals and watchdog ---- */
@@ -115,6 +120,14 @@ on_signal(uv_signal_t *h, int signum)
 		(void) daemon_reload(d); /* logs by itself */
 		break;
 	case SIGTERM:
+		/* session: a logout stops and submits first (session.c);
+		 * a plain SIGTERM (restart) leaves the timers running */
+		if (session_on_sigterm(d->session)) {
+			log_info("received SIGTERM, asking logind whether the "
+			    "user is logging out");
+			break;
+		}
+		/* fall through */
 	case SIGINT:
 		log_info("received %s, shutting down", strsignal(signum));
 		daemon_stop(d, DAEMON_EXIT_OK);
@@ -288,6 +301,11 @@ daemon_start(struct daemon *d, const struct daemon_options *opts,
 	 * outbox driver; offline without credentials. Not fatal: entries
 	 * wait in the journal. Logs. */
 	(void) submitter_daemon_start(d);
+	/* session (session.c): logind; no bus is not an error. Logs. */
+	if (session_new(d, &d->session) < 0) {
+		return errbuf_set(reterr, ERR_INTERNAL, -ENOMEM,
+		    "out of memory");
+	}
 
 	/* Sources. Inits cannot fail for a valid loop. */
 	(void) uv_signal_init(&d->loop, &d->sig_term);
@@ -350,6 +368,8 @@ daemon_stop(struct daemon *d, int exit_status)
 	notify(d, "STOPPING=1");
 	/* submission: cancel requests, answer flushes, close handles */
 	submitter_daemon_stop(d);
+	/* session: drops logind and its lock, answers waiting submits */
+	session_close(d->session);
 	if (d->handles_init) {
 		uv_close((uv_handle_t *) &d->sig_term, NULL);
 		uv_close((uv_handle_t *) &d->sig_int, NULL);
@@ -440,6 +460,9 @@ daemon_fini(struct daemon *d)
 	/* timers: its handle was closed with the loop's */
 	ticker_free(d->ticker);
 	d->ticker = NULL;
+	/* session: its handles were closed with the loop's */
+	session_free(d->session);
+	d->session = NULL;
 	if (d->state_init) {
 		state_fini(&d->state);
 		d->state_init = false;
@@ -572,13 +595,36 @@ daemon_hello(struct daemon *d)
 }
 
 bool
-daemon_api_usable(const struct daemon *d, struct errbuf *reterr)
+daemon_api_configured(const struct daemon *d, struct errbuf *reterr)
 {
 	if (!d->have_config || !config_api_configured(&d->config) ||
 	    !d->have_secret) {
 		errbuf_set(reterr, ERR_API_NOT_CONFIGURED, -ENOTCONN, "%s",
 		    errcode_message(ERR_API_NOT_CONFIGURED));
 		return false;
+	}
+	return true;
+}
+
+bool
+daemon_api_usable(const struct daemon *d, struct errbuf *reterr)
+{
+	if (!daemon_api_configured(d, reterr)) {
+		return false;
+	}
+	/* glue: while the submitter's circuit breaker is open, ConnectWise
+	 * has just failed to answer several times in a row: refuse at once
+	 * instead of letting each command wait out its own timeouts. The
+	 * submitter's probe closes the breaker again. */
+	if (d->submitter) {
+		struct submitter_status st;
+
+		submitter_get_status(d->submitter, &st);
+		if (st.health == SUBMITTER_UNREACHABLE) {
+			errbuf_set(reterr, ERR_API_UNREACHABLE, -ENETUNREACH,
+			    "%s", st.reason);
+			return false;
+		}
 	}
 	return true;
 }

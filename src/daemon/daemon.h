@@ -35,6 +35,7 @@ struct ticker;
 struct http;
 struct cwapi;
 struct submitter;
+struct session;
 struct request;
 
 /* Exit statuses of cwtimed (sysexits.h values; doc/cwtimed.1.scd). */
@@ -81,6 +82,8 @@ struct daemon {
 	struct http *http;
 	struct cwapi *cwapi;
 	struct submitter *submitter;
+	/* session (session.c): logind events, STATUS=, stop --submit */
+	struct session *session;
 
 	struct ipc ipc;
 	bool ipc_init;
@@ -134,8 +137,13 @@ void daemon_broadcast(struct daemon *d, const char *name, json_object *data,
 json_object *daemon_hello(struct daemon *d);
 
 /* True when a CMD_NEEDS_API command may run; otherwise fills *reterr
- * (api-not-configured without config or credentials). */
+ * (api-not-configured without config or credentials; api-unreachable
+ * while the submitter's circuit breaker is open). */
 bool daemon_api_usable(const struct daemon *d, struct errbuf *reterr);
+/* True when [api] and the credentials are there (whatever the breaker
+ * says): what building a ConnectWise client needs. Else api-not-configured
+ * in *reterr. */
+bool daemon_api_configured(const struct daemon *d, struct errbuf *reterr);
 
 /* Seq of the last committed journal record (0 without a journal). */
 uint64_t daemon_last_seq(const struct daemon *d);

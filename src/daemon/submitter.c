@@ -996,6 +996,18 @@ natural_key(struct submitter *s, const struct outbox_entry *e,
 		 * read as "absent" and cause a duplicate) */
 		k->member_id = s->learned_member_id;
 	}
+	if (!k->member_identifier && k->member_id <= 0) {
+		/* nothing learned yet: [api] member. Entries built since it
+		 * was set carry it in the body (above); an older body without
+		 * one went to the API member, which is this member with the
+		 * member's own keys (cwtimed.conf(5)). Still better than no
+		 * natural key: then only the mobileGuid probe could tell. */
+		if (s->cfg.member_id > 0) {
+			k->member_id = s->cfg.member_id;
+		} else if (s->cfg.member_identifier[0]) {
+			k->member_identifier = s->cfg.member_identifier;
+		}
+	}
 	k->charge_to_type = jstr(e->body, "chargeToType");
 	if (!k->charge_to_type) {
 		k->charge_to_type = "Company";
@@ -2109,6 +2121,11 @@ glue_cfg(const struct daemon *d, struct submitter_config *c)
 	}
 	c->max_rate = (uint32_t) a->max_rate;
 	c->max_in_flight = (uint32_t) a->max_in_flight;
+	c->member_id = a->member_id;
+	if (a->member && a->member_id <= 0) {
+		snprintf(c->member_identifier, sizeof(c->member_identifier),
+		    "%s", a->member);
+	}
 }
 
 /* A new client for d's current config, or NULL (offline; logged). */
@@ -2123,7 +2140,9 @@ glue_api(struct daemon *d)
 	int r;
 
 	errbuf_clear(&e);
-	if (!daemon_api_usable(d, &e)) {
+	/* configured, not "usable": an open breaker must not keep a reload
+	 * from building the new client */
+	if (!daemon_api_configured(d, &e)) {
 		log_notice("submission offline: %s", e.msg);
 		return NULL;
 	}

@@ -70,6 +70,11 @@ struct submitter_config {
 	uint64_t backoff_cap_ms;     /* 0: BACKOFF_CAP_MS */
 	uint64_t breaker_cool_ms;    /* 0: BACKOFF_BREAKER_COOL_MS */
 	uint64_t pause_probe_ms;     /* 0: SUBMITTER_PAUSE_PROBE_MS */
+	/* [api] member, for the natural key of a body that names no member
+	 * (when no member was learned from a 201): an identifier ("" none)
+	 * or an id (> 0). Copied with the rest. */
+	char member_identifier[65]; /* config.c allows 64 characters */
+	int64_t member_id;
 };
 
 /* What `status` shows (the "submission" object). */

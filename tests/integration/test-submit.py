@@ -122,6 +122,9 @@ def case_happy(base, cw):
          "happy: exactly one POST per entry, mobileGuid = the entry's UUID")
     check_bodies(s, reqs, "happy")
     check_schema(reqs, "happy")
+    T.eq([p["body"].get("member") for p in posts],
+         [{"identifier": "jdoe"}] * 3,
+         "happy: [api] member = jdoe is in every POST body")
     ids = {p["body"]["mobileGuid"]: p["response"]["id"] for p in posts}
     recs = {u: [(n, {k: v for k, v in p.items() if k not in ("t0",)})
                 for n, p in s.records_of(u)] for u in (u0, u1, u2)}
@@ -269,7 +272,11 @@ def case_ambiguous(base, cw):
     u = log_one(s, 1)
     body = dict(s.bodies()[u])
     body.pop("mobileGuid", None)
-    cw.insert_entries([dict(body, member={"id": 1},
+    # the twin is the body's member's (jdoe = 123 in the seed): bodies
+    # carry [api] member, so that is the natural key's member
+    T.eq(body.get("member"), {"identifier": "jdoe"},
+         "%s: the body names [api] member" % name)
+    cw.insert_entries([dict(body, member={"id": 123, "identifier": "jdoe"},
                             internalNotes="typed by hand")])
     cw.add_fault("reset-before", count=1, match=POST)
     s.env.raw("queue.resume")
@@ -467,6 +474,35 @@ def case_breaker(base, cw):
     T.ok(s.env.wait_for(unreachable, timeout=30),
          "%s: opens after repeated connect failures; the submission "
          "state is api-unreachable" % name)
+    # what the user sees while it is open (glue): status, the bar, the
+    # time-API commands, and a start (not looked up)
+    rc, out, err = s.env.ctl("status")
+    sub = out.get("submission", {}) if isinstance(out, dict) else {}
+    T.ok(rc == 0 and sub.get("state") == "api-unreachable" and
+         sub.get("breaker") == "open" and sub.get("reason") and
+         out.get("state") == "error" and
+         out.get("queue", {}).get("pending") == 6,
+         "%s: status --json shows api-unreachable, the breaker, state "
+         "error and the 6 pending" % name, repr(out))
+    p = timerlib.subprocess.run(
+        [timerlib.CWTIMECTL, "status", "--format", "i3blocks"],
+        env=s.env.env, stdout=timerlib.subprocess.PIPE,
+        stderr=timerlib.subprocess.PIPE, timeout=30)
+    T.ok(p.returncode == 33 and p.stdout.decode().splitlines()[-1:] ==
+         ["#BF616A"], "%s: status --format i3blocks exits 33 (urgent), "
+         "red" % name, (p.returncode, p.stdout, p.stderr))
+    rc, out, err = s.env.ctl("entries")
+    r = s.env.raw("entries", {})
+    T.ok(rc == 4 and not r["ok"] and
+         r["error"]["code"] == "api-unreachable" and
+         "circuit breaker open" in r["error"]["message"],
+         "%s: entries is refused at once (the breaker, not a connect) "
+         "with api-unreachable, exit 4" % name, (rc, err, r))
+    rc, out, err = s.env.ctl("start", "54322")
+    T.ok(rc == 0 and out.get("ticket_checked") is False and
+         "api-unreachable" in out.get("warning", ""),
+         "%s: start runs unchecked, the warning says api-unreachable" %
+         name, (rc, out, err))
     fails = [p for n, p in s.outbox_records() if n == "ATTEMPT_FAILED"]
     T.ok(len(fails) >= 5 and all(p.get("curl") == "connect" for p in fails),
          "%s: connect refused is journaled as not sent" % name,
@@ -482,6 +518,138 @@ def case_breaker(base, cw):
     s.env.proc.send_signal(signal.SIGHUP)
     st = wait_states(s, uuids, want=("submitted",), timeout=60)
     check_exactly_once(s, cw, uuids, name + " then reload")
+    s.stop()
+
+
+def start_records(s):
+    return [p for n, p in s.outbox_records() if n == "TIMER_STARTED"]
+
+
+def timer_of(s, target):
+    rc, out, err = s.env.ctl("list")
+    for t in (out or {}).get("timers", []) if isinstance(out, dict) else []:
+        if t.get("target") == target:
+            return t
+    return {}
+
+
+def case_glue(base, cw):
+    """[api] member in every entry (numeric id here), the ticket lookup
+    of start (summary journaled, 404 refused, failures start unchecked)
+    and log --dry-run."""
+    name = "glue"
+    cw.reset()
+    s = submitlib.Submit(base, "glue", cw)
+    s.env.write_config(submitlib.config_text(cw).replace(
+        "member = jdoe", "member = 124"))
+    T.ok(s.start(), "%s: ready" % name, s.env.log_text())
+
+    # start 54321: looked up, summary journaled and shown
+    rc, out, err = s.env.ctl("start", "54321", "--ago", "30m")
+    want = "Email delivery delayed for sales team"
+    T.ok(rc == 0 and out.get("ticket_checked") is True and
+         "warning" not in out, "%s: start 54321 checks the ticket" % name,
+         (rc, out, err))
+    gets = [r for r in cw.requests() if r["method"] == "GET" and
+            r.get("relpath") == "/service/tickets/54321"]
+    T.eq(len(gets), 1, "%s: start sends one GET /service/tickets/54321" %
+         name)
+    recs = start_records(s)
+    T.ok(len(recs) == 1 and recs[0].get("summary") == want and
+         recs[0].get("fields", {}).get("member") == {"id": 124},
+         "%s: TIMER_STARTED journals the summary and member {id:124}" %
+         name, repr(recs))
+    T.eq(timer_of(s, "ticket:54321").get("summary"), want,
+         "%s: list shows the summary" % name)
+    r = s.env.raw("recent")
+    T.eq([(x["target"], x["summary"]) for x in
+          r.get("result", {}).get("recent", [])][:1],
+         [("ticket:54321", want)], "%s: recent shows the summary" % name)
+
+    # a project ticket: /project/tickets/{id}
+    rc, out, err = s.env.ctl("start", "project:7001")
+    T.ok(rc == 0 and out.get("ticket_checked") is True and
+         timer_of(s, "project:7001").get("summary") ==
+         "Migrate file server to SharePoint",
+         "%s: start project:7001 looks up /project/tickets/7001" % name,
+         (rc, out, err))
+
+    # 404: no-such-ticket with ConnectWise's message, nothing journaled
+    before = s.env.state_hash()
+    rc, out, err = s.env.ctl("start", "99999")
+    r = s.env.raw("start", {"target": "99999"})
+    T.ok(rc == 1 and not r["ok"] and
+         r["error"]["code"] == "no-such-ticket" and
+         "99999" in r["error"]["message"],
+         "%s: start of a missing ticket: no-such-ticket, exit 1, "
+         "ConnectWise's message" % name, (rc, err, r))
+    T.eq(s.env.state_hash(), before, "%s: the refused start journals "
+         "nothing" % name)
+
+    # a failing lookup (500): the timer starts, unchecked, with a warning
+    cw.add_fault("500", count=1, match={"method": "GET",
+                                        "path": "/service/tickets/*"})
+    rc, out, err = s.env.ctl("start", "54322")
+    T.ok(rc == 0 and out.get("ticket_checked") is False and
+         "not checked" in out.get("warning", "") and
+         timer_of(s, "ticket:54322").get("state") == "running",
+         "%s: a 500 on the lookup starts the timer unchecked" % name,
+         (rc, out, err))
+
+    # log --dry-run: POST /time/entries/defaults with the body that would
+    # be queued; the reply has ConnectWise's filled-in entry; nothing is
+    # queued (journal byte-identical) and nothing is POSTed for real
+    before = s.env.state_hash()
+    n_posts = len(submitlib.posts(cw.requests()))
+    rc, out, err = s.env.ctl("log", "54322", "45m", "--at",
+                             timerlib.iso(submitlib.DAY0), "--notes",
+                             "dry", "--dry-run")
+    ents = out.get("entries", []) if isinstance(out, dict) else []
+    dreq = [r for r in cw.requests() if r["method"] == "POST" and
+            r.get("relpath") == "/time/entries/defaults"]
+    filled = ents[0].get("defaults", {}) if ents else {}
+    T.ok(rc == 0 and out.get("dry_run") is True and len(ents) == 1 and
+         len(dreq) == 1 and dreq[0].get("body") == ents[0].get("body"),
+         "%s: log --dry-run asks /time/entries/defaults with the body "
+         "that would be queued" % name, (rc, out, err, dreq))
+    T.ok(filled.get("billableOption") == "Billable" and
+         filled.get("workType", {}).get("id") == 1 and
+         filled.get("workRole", {}).get("id") == 2 and
+         filled.get("notes") == "dry" and
+         filled.get("actualHours") == 0.75,
+         "%s: the reply has ConnectWise's defaults (work type 1, role 2, "
+         "Billable) for the entry" % name, repr(filled))
+    T.ok(s.env.state_hash() == before and
+         len(submitlib.posts(cw.requests())) == n_posts,
+         "%s: the dry run queues nothing (journal byte-identical, no "
+         "POST)" % name)
+
+    # the summary survives a restart (replay and checkpoint), and a
+    # config change afterwards does not change the timer's member
+    s.stop()
+    s.env.write_config(submitlib.config_text(cw))  # member = jdoe now
+    T.ok(s.start(), "%s: restarted with member = jdoe" % name)
+    T.eq(timer_of(s, "ticket:54321").get("summary"), want,
+         "%s: the summary survives the restart" % name)
+    rc, out, err = s.env.ctl("stop", "54321")
+    u = out["timers"][0]["entries"][0]["uuid"] if rc == 0 else None
+    st = wait_states(s, [u], want=("submitted",))
+    posts = [p for p in submitlib.posts(cw.requests())
+             if p["body"].get("mobileGuid") == u]
+    T.ok(st.get(u) == "submitted" and len(posts) == 1 and
+         posts[0]["body"].get("member") == {"id": 124},
+         "%s: stop after the config change still sends the member the "
+         "timer was started with" % name,
+         repr([p["body"] for p in posts]))
+    # a log made now takes the new member
+    u2 = log_one(s, 40)
+    st = wait_states(s, [u2], want=("submitted",))
+    posts = [p for p in submitlib.posts(cw.requests())
+             if p["body"].get("mobileGuid") == u2]
+    T.ok(len(posts) == 1 and
+         posts[0]["body"].get("member") == {"identifier": "jdoe"},
+         "%s: a new log takes member jdoe" % name,
+         repr([p["body"] for p in posts]))
     s.stop()
 
 
@@ -501,7 +669,7 @@ def main():
     only = os.environ.get("CWT_CASES", "").split()
     cases = [("happy", case_happy), ("rows", case_rows), ("slow", case_slow),
              ("keepalive", case_keepalive), ("ambiguous", case_ambiguous),
-             ("breaker", case_breaker)]
+             ("breaker", case_breaker), ("glue", case_glue)]
     cases += [("bulk-" + g, lambda b, c, g=g: case_bulk(b, c, g, n=rounds))
               for g in ("store", "drop", "nofilter")]
     try:

@@ -150,6 +150,69 @@ test_outbox_unknown_and_reject(void **state)
 	state_fini(&s);
 }
 
+/* Replay after a kill mid-POST: ATTEMPT_STARTED is the entry's last
+ * record in the old run; the next run saw it UNKNOWN (after_replay) and
+ * journaled RECONCILED, which replay now meets while the entry is still
+ * ATTEMPT_STARTED. Both verdicts must apply from there. */
+static void
+test_reconciled_from_attempt_started(void **state)
+{
+	struct state s;
+	struct errbuf e = {0};
+	char *before, *after;
+
+	(void) state;
+	state_init(&s);
+	queue_two(&s);
+	assert_int_equal(apply(&s, JOURNAL_REC_ATTEMPT_STARTED, 2,
+			     "{\"uuid\":\"" U1 "\",\"n\":1,\"t0\":5}", &e),
+	    0);
+	assert_int_equal(apply(&s, JOURNAL_REC_ATTEMPT_STARTED, 3,
+			     "{\"uuid\":\"" U2 "\",\"n\":1,\"t0\":5}", &e),
+	    0);
+	/* absent: back to PENDING, and the next attempt is number 2 */
+	assert_int_equal(apply(&s, JOURNAL_REC_RECONCILED, 4,
+			     "{\"uuid\":\"" U1 "\",\"absent\":true}", &e),
+	    0);
+	assert_int_equal(outbox_find(&s.outbox, U1)->state, OUTBOX_PENDING);
+	assert_int_equal(outbox_find(&s.outbox, U1)->absent_seen, 1);
+	assert_int_equal(apply(&s, JOURNAL_REC_ATTEMPT_STARTED, 5,
+			     "{\"uuid\":\"" U1 "\",\"n\":1}", &e),
+	    -EBADMSG);
+	assert_int_equal(apply(&s, JOURNAL_REC_ATTEMPT_STARTED, 5,
+			     "{\"uuid\":\"" U1 "\",\"n\":2}", &e),
+	    0);
+	/* found: UNKNOWN with the remote id, then SUBMITTED with it */
+	assert_int_equal(apply(&s, JOURNAL_REC_RECONCILED, 6,
+			     "{\"uuid\":\"" U2 "\",\"found\":4711}", &e),
+	    0);
+	assert_int_equal(outbox_find(&s.outbox, U2)->state, OUTBOX_UNKNOWN);
+	assert_int_equal(outbox_find(&s.outbox, U2)->remote_id, 4711);
+	assert_int_equal(apply(&s, JOURNAL_REC_SUBMITTED, 7,
+			     "{\"uuid\":\"" U2 "\",\"id\":4711,"
+			     "\"how\":\"reconciled\"}",
+			     &e),
+	    0);
+	assert_int_equal(outbox_find(&s.outbox, U2)->state, OUTBOX_SUBMITTED);
+	/* still refused from SUBMITTED and from PENDING; nothing changes */
+	assert_int_equal(apply(&s, JOURNAL_REC_ATTEMPT_FAILED, 8,
+			     "{\"uuid\":\"" U1 "\"}", &e),
+	    0);
+	assert_int_equal(outbox_find(&s.outbox, U1)->state, OUTBOX_PENDING);
+	before = snap(&s);
+	assert_int_equal(apply(&s, JOURNAL_REC_RECONCILED, 9,
+			     "{\"uuid\":\"" U2 "\",\"absent\":true}", &e),
+	    -EBADMSG);
+	assert_int_equal(apply(&s, JOURNAL_REC_RECONCILED, 9,
+			     "{\"uuid\":\"" U1 "\",\"absent\":true}", &e),
+	    -EBADMSG);
+	after = snap(&s);
+	assert_string_equal(before, after);
+	free(after);
+	free(before);
+	state_fini(&s);
+}
+
 static void
 test_after_replay(void **state)
 {
@@ -492,6 +555,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_outbox_happy_path),
 	    cmocka_unit_test(test_outbox_unknown_and_reject),
+	    cmocka_unit_test(test_reconciled_from_attempt_started),
 	    cmocka_unit_test(test_after_replay),
 	    cmocka_unit_test(test_snapshot_round_trip),
 	    cmocka_unit_test(test_prune_done),

@@ -241,6 +241,10 @@ static struct secret secret = {
     .client_id = (char *) "3c1d7e9a-0000-4000-8000-00000000c1d0",
 };
 
+/* true: queue_entry leaves the member out (a body from before [api]
+ * member was set) */
+static bool queue_without_member;
+
 static void
 queue_entry(const char *uuid, int slot)
 {
@@ -250,11 +254,13 @@ queue_entry(const char *uuid, int slot)
 
 	snprintf(buf, sizeof(buf),
 	    "{\"entries\":[{\"uuid\":\"%s\",\"body\":{\"chargeToId\":54321,"
-	    "\"chargeToType\":\"ServiceTicket\",\"member\":{\"identifier\":"
-	    "\"jdoe\"},\"timeStart\":\"2026-02-23T%02d:00:00Z\",\"timeEnd\":"
+	    "\"chargeToType\":\"ServiceTicket\",%s\"timeStart\":"
+	    "\"2026-02-23T%02d:00:00Z\",\"timeEnd\":"
 	    "\"2026-02-23T%02d:30:00Z\",\"actualHours\":0.5,\"mobileGuid\":"
 	    "\"%s\"}}]}",
-	    uuid, 8 + slot, 8 + slot, uuid);
+	    uuid, queue_without_member ? "" :
+	    "\"member\":{\"identifier\":\"jdoe\"},", 8 + slot, 8 + slot,
+	    uuid);
 	p = json_tokener_parse(buf);
 	assert_non_null(p);
 	assert_int_equal(
@@ -676,6 +682,38 @@ test_natural_key_marked_is_adopted(void **state)
 	assert_string_equal(types_since(n0), "reconciled,submitted");
 }
 
+/* A body without a member and nothing learned from a 201: the natural
+ * key takes [api] member (submitter_config.member_id), not nothing. */
+static void
+test_natural_key_configured_member(void **state)
+{
+	struct submitter_config sc = {.total_timeout_ms = SETTLE_MS / 2,
+	    .settle_delay_ms = SETTLE_MS,
+	    .max_in_flight = 4,
+	    .member_id = 124};
+	int n0;
+
+	submitter_set_api(W.s, W.api, &sc);
+	queue_without_member = true;
+	n0 = to_unknown();
+	queue_without_member = false;
+	advance_ms(SETTLE_MS);
+	submitter_kick(W.s);
+	pump();
+	/* nofilter: the natural key at once, by the configured member */
+	reply(last_req(), 400, "{\"code\":\"BadRequest\",\"message\":\"x\"}",
+	    NULL);
+	assert_non_null(strstr(last_req()->url, "timeStart"));
+	assert_true(strstr(last_req()->url, "member%2Fid%3D124") ||
+	    strstr(last_req()->url, "member/id=124") ||
+	    strstr(last_req()->url, "member/id%3D124"));
+	reply(last_req(), 200,
+	    "[{\"id\":47,\"internalNotes\":\"x [cwtimed:" U1 "]\"}]", NULL);
+	assert_int_equal(state_of(U1), OUTBOX_SUBMITTED);
+	assert_int_equal(outbox_find(&W.st.outbox, U1)->remote_id, 47);
+	assert_string_equal(types_since(n0), "reconciled,submitted");
+}
+
 static void
 test_query_failure_retries_with_backoff(void **state)
 {
@@ -875,6 +913,8 @@ main(void)
 		test_natural_key_unmarked_is_ambiguous, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_natural_key_marked_is_adopted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_natural_key_configured_member, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_query_failure_retries_with_backoff, setup, teardown),
 	    cmocka_unit_test_setup_teardown(

@@ -386,6 +386,85 @@ test_restart_keeps_start(void **state)
 	free(s2);
 }
 
+/* The ticket summary a start looked up: journaled with TIMER_STARTED,
+ * shown by status, kept by a checkpoint; an over-long one is cut at a
+ * UTF-8 character boundary; a resume does not journal one. */
+static void
+test_summary(void **state)
+{
+	struct fx *f = *state;
+	struct tracker_start_args a = {.target = "54321",
+	    .summary = "Printer offline"};
+	char long_sum[TRACKER_SUMMARY_MAX + 8];
+	json_object *p = NULL, *back, *st, *v = NULL;
+	struct errbuf e = {0};
+	struct now n = plain(0);
+	uint16_t type = 0;
+	char *s1, *s2;
+
+	assert_int_equal(
+	    tracker_prepare_start(&f->st.tracker, &a, &n, &type, &p, &e), 0);
+	back = commit(f, type, p);
+	assert_true(json_object_object_get_ex(back, "summary", &v));
+	assert_string_equal(json_object_get_string(v), "Printer offline");
+	json_object_put(back);
+	assert_string_equal(
+	    f->st.tracker.timers[0]->summary, "Printer offline");
+
+	/* 511 ASCII bytes and a 3-byte character across the limit */
+	memset(long_sum, 'x', sizeof(long_sum));
+	memcpy(long_sum + TRACKER_SUMMARY_MAX - 1, "\xe2\x82\xac", 3);
+	long_sum[TRACKER_SUMMARY_MAX + 2] = '\0';
+	a.target = "project:7";
+	a.summary = long_sum;
+	n = plain(60);
+	assert_int_equal(
+	    tracker_prepare_start(&f->st.tracker, &a, &n, &type, &p, &e), 0);
+	json_object_put(commit(f, type, p));
+	assert_int_equal(strlen(f->st.tracker.timers[1]->summary),
+	    TRACKER_SUMMARY_MAX - 1);
+
+	/* starting project:7 paused 54321 (concurrency single); a start of
+	 * the paused ticket resumes it: no summary journaled */
+	assert_int_equal(tracker_find(&f->st.tracker, "ticket:54321")->state,
+	    TRACKER_PAUSED);
+	a.target = "54321";
+	a.summary = "something else";
+	n = plain(180);
+	assert_int_equal(
+	    tracker_prepare_start(&f->st.tracker, &a, &n, &type, &p, &e), 0);
+	assert_int_equal(type, JOURNAL_REC_TIMER_RESUMED);
+	assert_false(json_object_object_get_ex(p, "summary", NULL));
+	json_object_put(commit(f, type, p));
+	assert_string_equal(
+	    tracker_find(&f->st.tracker, "ticket:54321")->summary,
+	    "Printer offline");
+
+	st = tracker_status_json(&f->st.tracker, &n, "ticket:54321");
+	assert_non_null(st);
+	assert_true(json_object_object_get_ex(
+	    json_object_array_get_idx(
+		json_object_object_get(st, "timers"), 0),
+	    "summary", &v));
+	assert_string_equal(json_object_get_string(v), "Printer offline");
+	json_object_put(st);
+
+	/* checkpoint round trip */
+	s1 = snap(f);
+	back = json_tokener_parse(s1);
+	state_fini(&f->st);
+	state_init(&f->st);
+	f->st.tracker.rules = &f->cfg;
+	assert_int_equal(
+	    state_apply(&f->st, JOURNAL_REC_CHECKPOINT, 1, back, NULL), 0);
+	json_object_put(back);
+	s2 = snap(f);
+	assert_string_equal(s1, s2);
+	assert_non_null(strstr(s2, "\"summary\":\"Printer offline\""));
+	free(s1);
+	free(s2);
+}
+
 /* max_duration = 10h: noticed at 12h, ends at exactly start + 10h. */
 static void
 test_max_duration(void **state)
@@ -958,6 +1037,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_status_json, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_summary, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_reboot_while_paused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pause_all, setup, teardown),
