@@ -202,6 +202,32 @@ paths_check_runtime(const struct paths *p, uid_t uid, struct errbuf *reterr)
 	return check_dir_fd(sub, p->runtime_dir, uid, reterr);
 }
 
+/* fsyncs the directory that holds path (which must be absolute). */
+static int
+fsync_parent(const char *path)
+{
+	CLEANUP_FREE char *parent = strdup(path);
+	CLEANUP_CLOSE int fd = -1;
+	char *slash;
+
+	if (!parent) {
+		return -ENOMEM;
+	}
+	slash = strrchr(parent, '/');
+	if (!slash) {
+		return -EINVAL;
+	}
+	slash[slash == parent ? 1 : 0] = '\0';
+	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		return -errno;
+	}
+	if (fsync(fd) < 0) {
+		return -errno;
+	}
+	return 0;
+}
+
 int
 paths_mkdir_p(const char *path, mode_t mode, struct errbuf *reterr)
 {
@@ -224,10 +250,23 @@ paths_mkdir_p(const char *path, mode_t mode, struct errbuf *reterr)
 			continue;
 		}
 		*s = '\0';
-		if (copy[0] && mkdir(copy, mode) < 0 && errno != EEXIST) {
-			r = -errno;
-			return errbuf_set(reterr, ERR_CONFIG, r,
-			    "cannot create '%s': %s", copy, strerror(-r));
+		if (copy[0] && mkdir(copy, mode) < 0) {
+			if (errno != EEXIST) {
+				r = -errno;
+				return errbuf_set(reterr, ERR_CONFIG, r,
+				    "cannot create '%s': %s", copy,
+				    strerror(-r));
+			}
+		} else if (copy[0]) {
+			/* A new directory entry survives power loss only once
+			 * its parent is fsynced (RELIABILITY.md 2.5); records
+			 * are acknowledged in it soon after. */
+			r = fsync_parent(copy);
+			if (r < 0) {
+				return errbuf_set(reterr, ERR_STORAGE_FAILED, r,
+				    "cannot sync the parent of '%s': %s", copy,
+				    strerror(-r));
+			}
 		}
 		if (last) {
 			break;

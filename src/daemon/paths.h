@@ -51,7 +51,8 @@ void paths_fini(struct paths *p);
 int paths_check_runtime(const struct paths *p, uid_t uid,
     struct errbuf *reterr);
 
-/* mkdir -p with the given mode for the components it creates; an
+/* mkdir -p with the given mode for the components it creates, fsyncing
+ * the parent of each one it creates; an
  * existing final directory is accepted. Returns 0 or -errno with a reason
  * in *reterr. Does not log. */
 int paths_mkdir_p(const char *path, mode_t mode, struct errbuf *reterr);
