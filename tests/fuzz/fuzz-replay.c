@@ -1,18 +1,30 @@
 /*
  * fuzz-replay.c - journal replay on arbitrary bytes (RELIABILITY.md A6).
  *
- * The input is split at the first "CWTCKPT\0" magic found after offset 0:
- * the part before it becomes journal/0000000000000001.log, the rest (if
- * any) the checkpoint. journal_check (read-only) and then journal_open
- * (which may cut a torn tail) run on it. Neither may crash, leak or read
- * out of bounds; any return value is fine. A fresh directory per input,
- * in $TMPDIR or /dev/shm, removed afterwards.
+ * The first input byte chooses the layout of the rest (the body):
+ *   byte % 3 == 0  segment: the body is one segment;
+ *   byte % 3 == 1  checkpoint: the body is the checkpoint, no segment;
+ *   byte % 3 == 2  checkpoint + segment: the body is split at the first
+ *                  "CWTJRNL\0" magic after its first byte; the part
+ *                  before it is the checkpoint, the rest the segment.
+ * The segment is named after the number in its header (bytes 24-31), so
+ * that a valid checkpoint + segment pair replays as a valid journal;
+ * with the byte's top bit set, or a number out of range, it is
+ * journal/0000000000000001.log (a name that may not match: damage).
+ * journal_check (read-only) and then journal_open (which may cut a torn
+ * tail) run on it. Neither may crash, leak or read out of bounds; any
+ * return value is fine. A fresh directory per input, in $TMPDIR or
+ * /dev/shm, removed afterwards. Seeds (tests/fuzz/corpus/replay/): ckpt-*
+ * and with-checkpoint for the checkpoint layouts, both-* for checkpoint +
+ * segment (valid, torn tail, misnamed), the others segments.
  */
 #define _GNU_SOURCE 1
 
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,14 +73,36 @@ put(const char *path, const uint8_t *data, size_t len)
 	close(fd);
 }
 
+enum layout {
+	LAYOUT_SEGMENT,
+	LAYOUT_CHECKPOINT,
+	LAYOUT_BOTH,
+};
+
+/* The number a segment file is named after: its header's, when sane. */
+static uint64_t
+segment_number(const uint8_t *seg, size_t len, bool header_name)
+{
+	uint64_t n = 0;
+
+	if (!header_name || len < 32) {
+		return 1;
+	}
+	for (int i = 7; i >= 0; i--) {
+		n = n << 8 | seg[24 + i];
+	}
+	return n >= 1 && n <= 9999999999999999ull ? n : 1;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *base = getenv("TMPDIR");
 	char root[256], state[300], path[400];
-	const uint8_t *ck = NULL;
-	size_t seglen = size;
+	const uint8_t *body, *seg = NULL, *ck = NULL;
+	size_t seglen = 0, cklen = 0, blen;
 	uint64_t applied = 0;
+	enum layout layout;
 	struct journal_config cfg = {
 		.apply = on_apply,
 		.snapshot = on_snapshot,
@@ -78,8 +112,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct errbuf e;
 	FILE *out;
 
-	if (size > (4u << 20)) {
+	if (size < 1 || size > (4u << 20)) {
 		return 0; /* bounded time per input */
+	}
+	layout = (enum layout) (data[0] % 3);
+	body = data + 1;
+	blen = size - 1;
+	switch (layout) {
+	case LAYOUT_SEGMENT:
+		seg = body;
+		seglen = blen;
+		break;
+	case LAYOUT_CHECKPOINT:
+		ck = body;
+		cklen = blen;
+		break;
+	case LAYOUT_BOTH:
+		ck = body;
+		cklen = blen;
+		if (blen > 8) {
+			seg = memmem(body + 1, blen - 1, "CWTJRNL", 8);
+		}
+		if (seg) {
+			cklen = (size_t) (seg - body);
+			seglen = blen - cklen;
+		}
+		break;
 	}
 	if (!base || !base[0]) {
 		base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
@@ -89,20 +147,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	snprintf(state, sizeof(state), "%s/state", root);
-	if (size > 8) {
-		ck = memmem(data + 1, size - 1, "CWTCKPT", 8);
-	}
-	if (ck) {
-		seglen = (size_t) (ck - data);
-	}
 	(void) mkdir(state, 0700);
 	snprintf(path, sizeof(path), "%s/journal", state);
 	(void) mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/journal/0000000000000001.log", state);
-	put(path, data, seglen);
+	if (seg) {
+		snprintf(path, sizeof(path), "%s/journal/%016" PRIu64 ".log",
+		    state, segment_number(seg, seglen, data[0] < 0x80));
+		put(path, seg, seglen);
+	}
 	if (ck) {
 		snprintf(path, sizeof(path), "%s/checkpoint", state);
-		put(path, ck, size - seglen);
+		put(path, ck, cklen);
 	}
 	out = fopen("/dev/null", "w");
 	errbuf_clear(&e);

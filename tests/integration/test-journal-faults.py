@@ -8,6 +8,10 @@ storage failure, 65 on a damaged journal).
   on the failed descriptor; a restart sees every acknowledged record.
 - pwritev fails with ENOSPC: that batch is refused ("fail"), the writer
   carries on and finishes; every acknowledged record is there.
+- rename fails (EIO) in every compaction: the writer carries on, no
+  checkpoint appears, nothing acknowledged is lost.
+- openat fails (EMFILE) on the new segment at start (exit 1, nothing
+  written) and in a compaction (the writer carries on).
 - syncfs fails at start: exit 75 before anything is read or written.
 - a damaged segment: exit 65 and the message names file and offset.
 """
@@ -38,11 +42,14 @@ def check(ok, what):
     results.append((bool(ok), what))
 
 
-def run_traced(state, inject, count, tmp):
+def run_traced(state, inject, count, tmp, traced=TRACED, strace_args=(),
+               writer_args=()):
     trace = os.path.join(tmp, "trace.%d" % len(results))
-    p = subprocess.run(["strace", "-f", "-qq", "-o", trace, "-e", TRACED,
-                        "-e", "inject=" + inject, WRITER, "--count",
-                        str(count), "--batch", "4", state],
+    p = subprocess.run(["strace", "-f", "-qq", "-o", trace, "-e", traced]
+                       + list(strace_args)
+                       + ["-e", "inject=" + inject, WRITER, "--count",
+                          str(count), "--batch", "4"] + list(writer_args)
+                       + [state],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        env=TRACED_ENV, timeout=120)
     with open(trace) as f:
@@ -151,7 +158,15 @@ def verify(state, acks, what):
         check(False, "%s: python reader: %s" % (what, exc))
         return
     seqs = [r["seq"] for r in j.records]
-    check(seqs == list(range(1, len(seqs) + 1)) and
+    # After a checkpoint at seq C the segments hold C+1 on; the writer's
+    # checkpoint says {"last": C}.
+    first = 1
+    if j.checkpoint is not None:
+        first = j.checkpoint[0] + 1
+        check(j.checkpoint[1].get("last") == j.checkpoint[0],
+              "%s: checkpoint consistent (seq %d)" % (what,
+                                                       j.checkpoint[0]))
+    check(seqs == list(range(first, first + len(seqs))) and
           all(r["payload"]["n"] == r["seq"] for r in j.records),
           "%s: records contiguous and intact (%d)" % (what, len(seqs)))
     check(all(s <= j.last_seq for s in acks),
@@ -219,6 +234,63 @@ def main():
                   "checkpoint renames%s" % (run, len(lines), renames,
                                             "".join("\n# " + b
                                                     for b in broken[:5])))
+        # D1: rename fails during compaction (checkpoint.tmp ->
+        # checkpoint). Compaction runs after the batch was acknowledged
+        # and is only retried later (doc/journal-format.md 5): the writer
+        # carries on, nothing is lost, no checkpoint appears, the
+        # temporary file is removed and the old segments stay.
+        inject = "/^rename:error=EIO"
+        state = os.path.join(tmp, "s-rename")
+        rc, acks, fails, lines, err = run_traced(
+            state, inject, 300, tmp, traced=TRACED + ",/^rename",
+            writer_args=("--compact", "3000"))
+        injected = [l for l in lines
+                    if "rename" in l and "(INJECTED)" in l]
+        check(rc == 0 and not fails and len(acks) >= 300,
+              "%s: compaction fails, the writer carries on (exit %d, "
+              "%d acks, %d fails %s)" % (inject, rc, len(acks), len(fails),
+                                         err.strip()))
+        check(len(injected) >= 2,
+              "%s: every compaction's rename failed (%d injected)"
+              % (inject, len(injected)))
+        check(not os.path.exists(os.path.join(state, "checkpoint")) and
+              not os.path.exists(os.path.join(state, "checkpoint.tmp")),
+              "%s: no checkpoint and no checkpoint.tmp left" % inject)
+        verify(state, acks, inject)
+        # openat fails with EMFILE on the new segment at start-up: the
+        # start is refused (exit 1: neither damage nor a storage failure),
+        # nothing is written, the next start sees every record.
+        inject = "openat:error=EMFILE"
+        state = os.path.join(tmp, "s-emfile-start")
+        w = subprocess.run([WRITER, "--count", "20", state],
+                           stdout=subprocess.PIPE, timeout=60)
+        before = [int(l.split()[1]) for l in w.stdout.decode().splitlines()
+                  if l.startswith("ack ")]
+        rc, acks, fails, lines, err = run_traced(
+            state, inject, 5, tmp, traced="trace=openat",
+            strace_args=("-P", "0000000000000002.log"))
+        check(w.returncode == 0 and rc == 1 and not acks and
+              any("(INJECTED)" in l for l in lines),
+              "%s on the new segment at start: refused with exit 1 "
+              "(got %d: %s)" % (inject, rc, err.strip()))
+        check(not os.path.exists(os.path.join(state, "journal",
+                                              "0000000000000002.log")),
+              "%s at start: no segment 2 left behind" % inject)
+        verify(state, before, inject + " at start")
+        # ... and on the segment a compaction starts: that compaction
+        # fails, the batch before it stays acknowledged, the writer
+        # carries on in the old segment.
+        state = os.path.join(tmp, "s-emfile-compact")
+        rc, acks, fails, lines, err = run_traced(
+            state, inject, 300, tmp, traced="trace=openat",
+            strace_args=("-P", "0000000000000003.log"),
+            writer_args=("--compact", "3000"))
+        check(rc == 0 and not fails and len(acks) >= 300 and
+              any("(INJECTED)" in l for l in lines),
+              "%s on a compaction's new segment: the writer carries on "
+              "(exit %d, %d acks, %d fails %s)"
+              % (inject, rc, len(acks), len(fails), err.strip()))
+        verify(state, acks, inject + " in compaction")
         # D5: syncfs fails at start.
         inject = "syncfs:error=EIO"
         state = os.path.join(tmp, "s-syncfs")
