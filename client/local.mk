@@ -38,8 +38,13 @@ MAINTAINERCLEANFILES += doc/cwtimectl.1
 EXTRA_DIST += doc/cwtimectl.1.scd.in
 CLEANFILES += doc/cwtimectl.1.cmds doc/cwtimectl.1.scd doc/cwtimectl.1.tmp
 if HAVE_SCDOC
-doc/cwtimectl.1: $(srcdir)/doc/cwtimectl.1.scd.in cwtimectl$(EXEEXT)
+# It depends on the sources of the verb table, not on the binary: a
+# tarball's page is newer than those, so a build from it (distcheck's
+# included) never regenerates it into the build directory.
+doc/cwtimectl.1: $(srcdir)/doc/cwtimectl.1.scd.in $(srcdir)/client/cmds.c \
+    $(srcdir)/client/docgen.c
 	$(AM_V_GEN)$(MKDIR_P) doc && \
+	$(MAKE) $(AM_MAKEFLAGS) cwtimectl$(EXEEXT) && \
 	./cwtimectl$(EXEEXT) --man-commands > $@.cmds && \
 	$(AWK) -v cmds=$@.cmds \
 	    '$$0 == "@COMMANDS@" { while ((getline l < cmds) > 0) print l; next } \
@@ -47,3 +52,5 @@ doc/cwtimectl.1: $(srcdir)/doc/cwtimectl.1.scd.in cwtimectl$(EXEEXT)
 	    $(srcdir)/doc/cwtimectl.1.scd.in > $@.scd && \
 	$(SCDOC) < $@.scd > $@.tmp && rm -f $@.cmds $@.scd && mv -f $@.tmp $@
 endif
+libcwtclient_a_SOURCES += %D%/print-entries.c %D%/print-entries.h
+libcwtclient_a_SOURCES += %D%/print-timers.c %D%/print-timers.h

@@ -36,3 +36,7 @@ examplesdir = $(docdir)/examples
 dist_examples_DATA = %D%/examples/cwtimed.conf %D%/examples/credentials
 EXTRA_DIST += %D%/records.md
 dist_doc_DATA += %D%/protocol.md
+# Session handling (logind) and the by-hand release checks.
+EXTRA_DIST += %D%/session.md %D%/release-checklist.md
+dist_doc_DATA += %D%/journal-format.md
+dist_examples_DATA += %D%/examples/waybar.json %D%/examples/waybar-style.css %D%/examples/i3blocks.conf %D%/examples/polybar.ini %D%/examples/tmux.conf %D%/examples/sway-i3.conf %D%/examples/gnome-kde-shortcuts.md %D%/examples/cwtimectl-pick.sh

@@ -4,3 +4,8 @@ libcwtcommon_a_SOURCES = \
 	%D%/cleanup.h \
 	%D%/proto.h \
 	%D%/errcode.c %D%/errcode.h
+libcwtcommon_a_SOURCES += %D%/duration.c %D%/duration.h
+libcwtcommon_a_SOURCES += %D%/timeparse.c %D%/timeparse.h
+libcwtcommon_a_SOURCES += %D%/crc32c.c %D%/crc32c.h
+libcwtcommon_a_SOURCES += %D%/base64.c %D%/base64.h
+libcwtcommon_a_SOURCES += %D%/proto.c

@@ -49,7 +49,7 @@
 #define CONFIG_MAX_ERRORS 32
 #define CONFIG_MAX_OVERRIDES 256
 #define CONFIG_MAX_VALUE 200 /* names, paths, URLs */
-#define KEYS_MAX 16	     /* keys per section, for duplicate tracking */
+#define KEYS_MAX 24	     /* keys per section, for duplicate tracking */
 #define ERROR_TEXT_MAX 240
 
 static const char *const concurrency_names[] = {"single", "parallel", NULL};
@@ -129,6 +129,13 @@ static const struct key_spec api_keys[] = {
     {"total_timeout", K_DURATION, API(total_timeout_s), 1, 3600, NULL},
     {"low_speed_time", K_DURATION, API(low_speed_time_s), 1, 3600, NULL},
     {"settle_delay", K_DURATION, API(settle_delay_s), 0, 86400, NULL},
+    {"backoff_base", K_DURATION, API(backoff_base_s), 1, 3600, NULL},
+    {"backoff_cap", K_DURATION, API(backoff_cap_s), 1, 86400, NULL},
+    {"breaker_threshold", K_INT, API(breaker_threshold), 1, 1000, NULL},
+    {"breaker_cooldown", K_DURATION, API(breaker_cooldown_s), 1, 86400,
+	NULL},
+    {"breaker_cooldown_max", K_DURATION, API(breaker_cooldown_max_s), 1,
+	86400, NULL},
     {NULL, 0, 0, 0, 0, NULL},
 };
 #undef API
@@ -1427,6 +1434,11 @@ config_init_defaults(struct config *c)
 	c->api.total_timeout_s = 60;
 	c->api.low_speed_time_s = 30;
 	c->api.settle_delay_s = 120;
+	c->api.backoff_base_s = 2;
+	c->api.backoff_cap_s = 15 * 60;
+	c->api.breaker_threshold = 5;
+	c->api.breaker_cooldown_s = 30;
+	c->api.breaker_cooldown_max_s = 15 * 60;
 	c->timers.concurrency = CONFIG_CONCURRENCY_SINGLE;
 	c->timers.max_duration_s = 12 * 3600;
 	c->timers.split_at_midnight = true;
@@ -1538,6 +1550,7 @@ finish_config(struct load_ctx *ctx)
 	int *api = ctx->seen_base[SECT_API];
 	const int url = 0, site = 1, company = 2;
 	const int connect = 9, total = 10, settle = 12;
+	const int base = 13, cap = 14, cool = 16, cool_max = 17;
 	size_t i;
 	int k;
 
@@ -1559,6 +1572,18 @@ finish_config(struct load_ctx *ctx)
 		    "[api] total_timeout (%" PRId64 "s) is shorter than "
 		    "connect_timeout (%" PRId64 "s)",
 		    c->api.total_timeout_s, c->api.connect_timeout_s);
+	}
+	if (c->api.backoff_cap_s < c->api.backoff_base_s) {
+		add_error(ctx, api[cap] ? api[cap] : api[base],
+		    "[api] backoff_cap (%" PRId64 "s) is shorter than "
+		    "backoff_base (%" PRId64 "s)",
+		    c->api.backoff_cap_s, c->api.backoff_base_s);
+	}
+	if (c->api.breaker_cooldown_max_s < c->api.breaker_cooldown_s) {
+		add_error(ctx, api[cool_max] ? api[cool_max] : api[cool],
+		    "[api] breaker_cooldown_max (%" PRId64 "s) is shorter "
+		    "than breaker_cooldown (%" PRId64 "s)",
+		    c->api.breaker_cooldown_max_s, c->api.breaker_cooldown_s);
 	}
 	if (!api[settle]) {
 		c->api.settle_delay_s = 2 * c->api.total_timeout_s;
@@ -2146,6 +2171,12 @@ config_print(const struct config *c, FILE *f)
 	print_dur(f, "total_timeout", c->api.total_timeout_s);
 	print_dur(f, "low_speed_time", c->api.low_speed_time_s);
 	print_dur(f, "settle_delay", c->api.settle_delay_s);
+	print_dur(f, "backoff_base", c->api.backoff_base_s);
+	print_dur(f, "backoff_cap", c->api.backoff_cap_s);
+	fprintf(f, "breaker_threshold = %" PRId64 "\n",
+	    c->api.breaker_threshold);
+	print_dur(f, "breaker_cooldown", c->api.breaker_cooldown_s);
+	print_dur(f, "breaker_cooldown_max", c->api.breaker_cooldown_max_s);
 
 	fprintf(f, "\n[timers]\n");
 	fprintf(f, "concurrency = %s\n",

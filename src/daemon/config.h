@@ -157,6 +157,14 @@ struct config_api {
 	int64_t total_timeout_s;   /* default 60 */
 	int64_t low_speed_time_s;  /* default 30 */
 	int64_t settle_delay_s;	   /* default 2 x total_timeout_s */
+	/* retry timing (RELIABILITY.md 5), configurable so tests wait
+	 * seconds: backoff base 2s, cap 15m; the breaker opens after 5
+	 * transient failures for 30s, doubling up to 15m */
+	int64_t backoff_base_s;
+	int64_t backoff_cap_s;
+	int64_t breaker_threshold;
+	int64_t breaker_cooldown_s;
+	int64_t breaker_cooldown_max_s;
 };
 
 struct config_timers {

@@ -1757,7 +1757,8 @@ submitter_new(uv_loop_t *loop, struct outbox *outbox, struct cwapi *api,
 	s->ops = *ops;
 	s->clock = clock ? clock : clocksrc_real();
 	apply_cfg(s, cfg);
-	backoff_breaker_init(&s->br, 0, cfg->breaker_cool_ms, 0);
+	backoff_breaker_init(&s->br, cfg->breaker_threshold,
+	    cfg->breaker_cool_ms, cfg->breaker_cool_max_ms);
 	s->last_br_state = s->br.state;
 	backoff_pacer_init(
 	    &s->pacer, cfg->max_rate, cfg->max_in_flight, now_ms(s));
@@ -1881,7 +1882,8 @@ submitter_set_api(
 	}
 	/* a new tenant or credentials: learn mobileGuid support again */
 	s->guid_stored = s->guid_filter = TRI_UNKNOWN;
-	backoff_breaker_init(&s->br, 0, s->cfg.breaker_cool_ms, 0);
+	backoff_breaker_init(&s->br, s->cfg.breaker_threshold,
+	    s->cfg.breaker_cool_ms, s->cfg.breaker_cool_max_ms);
 	s->last_br_state = s->br.state;
 	submitter_kick(s);
 }
@@ -2107,6 +2109,45 @@ glue_append(void *ctx, uint16_t type, json_object *payload,
 	    d->journal, type, payload, false, done, done_userdata, reterr);
 }
 
+/* ops.changed: tells subscribers (daemon_broadcast) when what a status
+ * bar shows of submission changed: the health, its reason, the breaker,
+ * the rejected and unknown counts. The submitter calls this after every
+ * record it commits, so lines that would repeat the last one are not
+ * sent (a queue of a thousand entries must not wake every follower a
+ * thousand times). One daemon has one submitter: the last key is kept
+ * here. Not a droppable event: a state change must not be skipped. */
+static void
+glue_changed(void *ctx)
+{
+	static char last[512];
+	struct daemon *d = ctx;
+	struct submitter_status st;
+	char key[sizeof(last)];
+	json_object *data;
+
+	if (!d->submitter) {
+		return; /* inside submitter_new */
+	}
+	submitter_get_status(d->submitter, &st);
+	snprintf(key, sizeof(key), "%d|%zu|%zu|%s|%s", (int) st.health,
+	    st.rejected, st.unknown, st.breaker ? st.breaker : "",
+	    st.reason ? st.reason : "");
+	if (strcmp(key, last) == 0) {
+		return;
+	}
+	memcpy(last, key, sizeof(last));
+	data = json_object_new_object();
+	if (!data) {
+		return; /* ENOMEM: the next change or timer event tells */
+	}
+	json_object_object_add(data, "submission",
+	    submitter_status_json(d->submitter));
+	json_object_object_add(data, "queue",
+	    submitter_queue_json(d->submitter, &d->state.outbox));
+	daemon_broadcast(d, "submission", data, false);
+	json_object_put(data);
+}
+
 static void
 glue_cfg(const struct daemon *d, struct submitter_config *c)
 {
@@ -2121,6 +2162,12 @@ glue_cfg(const struct daemon *d, struct submitter_config *c)
 	}
 	c->max_rate = (uint32_t) a->max_rate;
 	c->max_in_flight = (uint32_t) a->max_in_flight;
+	/* [api] retry timing (config.c bounds them; 0 is never given) */
+	c->backoff_base_ms = (uint64_t) a->backoff_base_s * 1000u;
+	c->backoff_cap_ms = (uint64_t) a->backoff_cap_s * 1000u;
+	c->breaker_threshold = (uint32_t) a->breaker_threshold;
+	c->breaker_cool_ms = (uint64_t) a->breaker_cooldown_s * 1000u;
+	c->breaker_cool_max_ms = (uint64_t) a->breaker_cooldown_max_s * 1000u;
 	c->member_id = a->member_id;
 	if (a->member && a->member_id <= 0) {
 		snprintf(c->member_identifier, sizeof(c->member_identifier),
@@ -2188,6 +2235,10 @@ submitter_daemon_start(struct daemon *d)
 	glue_cfg(d, &c);
 	memset(&ops, 0, sizeof(ops));
 	ops.append = glue_append;
+	/* follow: pause, api-unreachable and back to ok reach subscribers
+	 * as a "submission" event when they happen, not at the next timer
+	 * event (glue_changed) */
+	ops.changed = glue_changed;
 	ops.ctx = d;
 	r = submitter_new(&d->loop, &d->state.outbox, d->cwapi, &c, &ops, NULL,
 	    &d->submitter);
@@ -2204,15 +2255,21 @@ submitter_daemon_reload(struct daemon *d)
 {
 	struct submitter_config c;
 	struct cwapi *old = d->cwapi;
+	struct http *old_http = d->http;
 	struct outbox *o = &d->state.outbox;
 
 	if (!d->submitter) {
 		return;
 	}
+	/* a new HTTP client too: [api] ca_file may have changed, and a
+	 * pooled connection must not outlive the TLS settings it was made
+	 * under (RELIABILITY.md 7 G6: ca_file + SIGHUP must deliver) */
+	d->http = NULL;
 	d->cwapi = glue_api(d);
 	glue_cfg(d, &c);
 	submitter_set_api(d->submitter, d->cwapi, &c);
 	cwapi_free(old);
+	http_close(old_http);
 	/* new credentials or settings: an account-wide pause ends (a pause
 	 * the user asked for stays) */
 	if (o->paused &&

@@ -69,6 +69,8 @@ struct submitter_config {
 	uint64_t backoff_base_ms;    /* 0: BACKOFF_BASE_MS */
 	uint64_t backoff_cap_ms;     /* 0: BACKOFF_CAP_MS */
 	uint64_t breaker_cool_ms;    /* 0: BACKOFF_BREAKER_COOL_MS */
+	uint64_t breaker_cool_max_ms; /* 0: BACKOFF_BREAKER_COOL_MAX_MS */
+	uint32_t breaker_threshold;  /* 0: BACKOFF_BREAKER_THRESHOLD */
 	uint64_t pause_probe_ms;     /* 0: SUBMITTER_PAUSE_PROBE_MS */
 	/* [api] member, for the natural key of a body that names no member
 	 * (when no member was learned from a 201): an identifier ("" none)

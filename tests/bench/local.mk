@@ -3,7 +3,11 @@
 # `make bench` runs them and writes doc/benchmarks.md into the build
 # directory; `make bench-update-doc` copies it into the source tree.
 #   make bench BENCH_RUNS=50   more runs per case (default 30)
-CWT_BENCH_BINS = %D%/floor-client %D%/fsync-loop %D%/journal-commit
+#   make bench BENCH_ARGS='--groups=ipc,idle --idle-window=10'
+#                              other knobs: python3 tests/bench/bench.py --help
+# The whole default run takes about 8 minutes on 2 cores.
+CWT_BENCH_BINS = %D%/floor-client %D%/fsync-loop %D%/journal-commit \
+	%D%/ipc-load %D%/journal-bulk
 noinst_PROGRAMS += $(CWT_BENCH_BINS)
 %C%_floor_client_SOURCES = %D%/floor-client.c
 %C%_floor_client_LDADD = libcwtcommon.a $(JSONC_LIBS)
@@ -11,16 +15,21 @@ noinst_PROGRAMS += $(CWT_BENCH_BINS)
 %C%_journal_commit_SOURCES = %D%/journal-commit.c %D%/bench-args.h
 %C%_journal_commit_CFLAGS = $(libcwtdaemon_a_CFLAGS)
 %C%_journal_commit_LDADD = $(CWT_DAEMON_LIBS)
+%C%_ipc_load_SOURCES = %D%/ipc-load.c %D%/bench-args.h
+%C%_journal_bulk_SOURCES = %D%/journal-bulk.c %D%/bench-args.h
+%C%_journal_bulk_CFLAGS = $(libcwtdaemon_a_CFLAGS)
+%C%_journal_bulk_LDADD = $(CWT_DAEMON_LIBS)
 EXTRA_DIST += %D%/bench.py
 
 BENCH_RUNS = 30
+BENCH_ARGS =
 bench: $(CWT_BENCH_BINS) cwtimed$(EXEEXT) cwtimectl$(EXEEXT)
 	$(AM_V_at)$(MKDIR_P) doc
 	$(AM_V_at)CWTIMED='$(abs_top_builddir)/cwtimed' \
 	CWTIMECTL='$(abs_top_builddir)/cwtimectl' \
 	$(PYTHON3) $(srcdir)/%D%/bench.py --runs=$(BENCH_RUNS) \
 	    --srcdir='$(abs_top_srcdir)' --builddir='$(abs_top_builddir)' \
-	    --out=doc/benchmarks.md
+	    --out=doc/benchmarks.md $(BENCH_ARGS)
 bench-update-doc:
 	@test -f doc/benchmarks.md || { echo "run 'make bench' first" >&2; exit 1; }
 	@if test doc/benchmarks.md -ef $(srcdir)/doc/benchmarks.md; then :; \

@@ -144,6 +144,12 @@ test_defaults(void **state)
 	assert_int_equal(c.api.total_timeout_s, 60);
 	assert_int_equal(c.api.low_speed_time_s, 30);
 	assert_int_equal(c.api.settle_delay_s, 120);
+	/* RELIABILITY.md 5: backoff 2s..15m, breaker 5 / 30s..15m */
+	assert_int_equal(c.api.backoff_base_s, 2);
+	assert_int_equal(c.api.backoff_cap_s, 900);
+	assert_int_equal(c.api.breaker_threshold, 5);
+	assert_int_equal(c.api.breaker_cooldown_s, 30);
+	assert_int_equal(c.api.breaker_cooldown_max_s, 900);
 	assert_int_equal(c.timers.concurrency, CONFIG_CONCURRENCY_SINGLE);
 	assert_int_equal(c.timers.max_duration_s, 43200);
 	assert_true(c.timers.split_at_midnight);
@@ -183,6 +189,11 @@ static const char full_conf[] =
     "connect_timeout = 5s\n"
     "total_timeout = 2m\n"
     "low_speed_time = 45s\n"
+    "backoff_base = 1s\n"
+    "backoff_cap = 1m\n"
+    "breaker_threshold = 3\n"
+    "breaker_cooldown = 2s\n"
+    "breaker_cooldown_max = 10s\n"
     "\n"
     "[timers]\n"
     "concurrency = parallel\n"
@@ -249,6 +260,11 @@ test_every_key(void **state)
 	assert_int_equal(c.api.total_timeout_s, 120);
 	assert_int_equal(c.api.low_speed_time_s, 45);
 	assert_int_equal(c.api.settle_delay_s, 240); /* 2 x total_timeout */
+	assert_int_equal(c.api.backoff_base_s, 1);
+	assert_int_equal(c.api.backoff_cap_s, 60);
+	assert_int_equal(c.api.breaker_threshold, 3);
+	assert_int_equal(c.api.breaker_cooldown_s, 2);
+	assert_int_equal(c.api.breaker_cooldown_max_s, 10);
 	assert_true(config_api_configured(&c));
 	assert_int_equal(c.timers.concurrency, CONFIG_CONCURRENCY_PARALLEL);
 	assert_int_equal(c.timers.max_duration_s, 36000);
@@ -510,6 +526,18 @@ test_error_lines(void **state)
 	    {"[api]\nconnect_timeout = 2m\n",
 		"t.conf:2: [api] total_timeout (60s) is shorter than "
 		"connect_timeout (120s)"},
+	    {"[api]\nbackoff_base = 20m\n",
+		"t.conf:2: [api] backoff_cap (900s) is shorter than "
+		"backoff_base (1200s)"},
+	    {"[api]\nbreaker_cooldown = 1h\n",
+		"t.conf:2: [api] breaker_cooldown_max (900s) is shorter "
+		"than breaker_cooldown (3600s)"},
+	    {"[api]\nbreaker_threshold = 0\n",
+		"t.conf:2: [api] breaker_threshold: invalid number '0' (an "
+		"integer from 1 to 1000)"},
+	    {"[api]\nbackoff_base = 0\n",
+		"t.conf:2: [api] backoff_base: duration '0' out of range "
+		"(1s to 1h)"},
 	    {"[defaults]\nrole =\n",
 		"t.conf:2: [defaults] role: invalid value '' (1 to 200 "
 		"characters, no control characters)"},
