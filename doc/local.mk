@@ -40,3 +40,4 @@ dist_doc_DATA += %D%/protocol.md
 EXTRA_DIST += %D%/session.md %D%/release-checklist.md
 dist_doc_DATA += %D%/journal-format.md
 dist_examples_DATA += %D%/examples/waybar.json %D%/examples/waybar-style.css %D%/examples/i3blocks.conf %D%/examples/polybar.ini %D%/examples/tmux.conf %D%/examples/sway-i3.conf %D%/examples/gnome-kde-shortcuts.md %D%/examples/cwtimectl-pick.sh
+EXTRA_DIST += %D%/design.md %D%/benchmarks.md %D%/reliability.md
