@@ -344,3 +344,6 @@ AM_TESTS_ENVIRONMENT += \
 # check-crash and 10 min in check-soak (CWT_TARGET picks the length).
 CWT_CRASH_TESTS += tests/integration/test-rel-fiu.py
 EXTRA_DIST += tests/integration/test-rel-fiu.py
+# cwtimed --check-config against the fake (issue 2: one authenticated GET)
+TESTS += tests/integration/test-check-config.py
+EXTRA_DIST += tests/integration/test-check-config.py

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,11 +20,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <uv.h>
 #include <systemd/sd-daemon.h>
 
 #include "common/errcode.h"
 #include "daemon/config.h"
+#include "daemon/cwapi.h"
 #include "daemon/daemon.h"
+#include "daemon/http.h"
 #include "daemon/journal.h"
 #include "daemon/log.h"
 #include "daemon/paths.h"
@@ -153,6 +157,98 @@ print_lines(FILE *f, const char *msg)
 	}
 }
 
+struct check_probe {
+	bool done;
+	int status;
+};
+
+static void
+on_probe_done(const struct cwapi_result *res, void *userdata)
+{
+	struct check_probe *pr = userdata;
+
+	pr->done = true;
+	if (res->status >= 200 && res->status < 300) {
+		printf("ConnectWise: HTTP %d, %" PRId64 " work types visible "
+		       "to this API member\n",
+		    res->status, res->id);
+		pr->status = 0;
+		return;
+	}
+	fprintf(stderr, "cwtimed: ConnectWise: %s: %s\n",
+	    errcode_name(res->err.code),
+	    res->err.msg[0] ? res->err.msg
+			    : (res->detail ? res->detail : "no answer"));
+	pr->status = DAEMON_EXIT_CONFIG;
+}
+
+/* --check-config with [api] and credentials: look the codebase up when
+ * needed and make one authenticated GET, printing ConnectWise's answer.
+ * Runs its own short-lived loop; returns 0 or an exit status. */
+static int
+check_config_probe(const struct config *cfg, const struct secret *sec)
+{
+	struct check_probe pr = { false, DAEMON_EXIT_CONFIG };
+	struct cwapi_config acfg;
+	struct http_options hopt;
+	struct http *http = NULL;
+	struct cwapi *api = NULL;
+	struct errbuf e;
+	uv_loop_t loop;
+	int64_t id;
+	int r;
+
+	errbuf_clear(&e);
+	if (uv_loop_init(&loop) < 0) {
+		fprintf(stderr, "cwtimed: cannot set up the event loop\n");
+		return DAEMON_EXIT_FAILURE;
+	}
+	memset(&hopt, 0, sizeof(hopt));
+	hopt.ca_file = cfg->api.ca_file;
+	r = http_new(&loop, &hopt, &http);
+	if (r < 0) {
+		fprintf(stderr, "cwtimed: cannot set up HTTP: %s\n",
+		    strerror(-r));
+		pr.status = DAEMON_EXIT_FAILURE;
+		goto out;
+	}
+	memset(&acfg, 0, sizeof(acfg));
+	acfg.url = cfg->api.url;
+	acfg.site = cfg->api.site;
+	acfg.company = cfg->api.company;
+	acfg.api_version = cfg->api.api_version;
+	acfg.connect_timeout_ms = (uint32_t) (cfg->api.connect_timeout_s * 1000);
+	acfg.total_timeout_ms = (uint32_t) (cfg->api.total_timeout_s * 1000);
+	acfg.low_speed_time_s = (uint32_t) cfg->api.low_speed_time_s;
+	r = cwapi_new(&acfg, sec, http_transport(http), &api, &e);
+	if (r < 0) {
+		fprintf(stderr, "cwtimed: %s\n", e.msg);
+		goto out;
+	}
+	id = cwapi_count_worktypes(api, on_probe_done, &pr);
+	if (id < 0) {
+		fprintf(stderr, "cwtimed: cannot send the request: %s\n",
+		    strerror((int) -id));
+		goto out;
+	}
+	while (!pr.done && uv_run(&loop, UV_RUN_ONCE) != 0) {
+		/* the request's own timeouts bound this */
+	}
+	if (!pr.done) {
+		fprintf(stderr, "cwtimed: ConnectWise did not answer\n");
+	}
+out:
+	cwapi_free(api);
+	if (http) {
+		http_close(http);
+	}
+	(void) uv_run(&loop, UV_RUN_DEFAULT); /* let the close callbacks run */
+	if (uv_loop_close(&loop) != 0) {
+		fprintf(stderr, "cwtimed: internal: handles left open\n");
+	}
+	return pr.status;
+}
+
 static int
 run_check_config(void)
 {
@@ -180,6 +276,9 @@ run_check_config(void)
 	}
 	if (status == 0) {
 		config_print(&cfg, stdout);
+		if (r == 0 && config_api_configured(&cfg)) {
+			status = check_config_probe(&cfg, &sec);
+		}
 	}
 	secret_fini(&sec);
 	config_fini(&cfg);
