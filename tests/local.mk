@@ -347,3 +347,5 @@ EXTRA_DIST += tests/integration/test-rel-fiu.py
 # cwtimed --check-config against the fake (issue 2: one authenticated GET)
 TESTS += tests/integration/test-check-config.py
 EXTRA_DIST += tests/integration/test-check-config.py
+TESTS += tests/integration/test-timers-batch.py
+EXTRA_DIST += tests/integration/test-timers-batch.py

@@ -305,6 +305,24 @@ fields_from_request(struct request *req, const struct target *defaults_for,
 	return r;
 }
 
+/* The tracker a new record is validated against: the committed one plus
+ * the records pending in this iteration's batch (stateview.h). Fails req
+ * and returns NULL when the view cannot be built. */
+static struct tracker *
+tracker_view(struct request *req)
+{
+	struct errbuf e;
+	struct state *s;
+
+	errbuf_clear(&e);
+	s = daemon_state_view(request_daemon(req), &e);
+	if (!s) {
+		request_fail(req, &e);
+		return NULL;
+	}
+	return &s->tracker;
+}
+
 /* True when the request names a target that has no timer yet (so the
  * [defaults] apply); fills *ret. A target that does not parse gives
  * false: prepare reports it. */
@@ -317,8 +335,11 @@ new_target(struct request *req, const char *text, struct target *ret)
 	if (!text || target_parse(text, ret, NULL) < 0) {
 		return false;
 	}
-	return tracker_find(&d->state.tracker, target_format(ret, key)) ==
-	    NULL;
+	struct state *view = daemon_state_view(d, NULL);
+
+	/* validated like the command itself: against the pending batch */
+	return tracker_find(view ? &view->tracker : &d->state.tracker,
+	    target_format(ret, key)) == NULL;
 }
 
 /* --at / --ago of start and stop into one label (0: now). */
@@ -832,7 +853,6 @@ static void
 start_finish(struct request *req, const struct entry *fields, int64_t label,
     const char *summary, bool checked, const char *warning)
 {
-	struct daemon *d = request_daemon(req);
 	struct tracker_start_args a;
 	json_object *payload = NULL;
 	struct errbuf e;
@@ -849,7 +869,11 @@ start_finish(struct request *req, const struct entry *fields, int64_t label,
 	a.at = label;
 	a.fields = fields;
 	a.summary = summary;
-	r = tracker_prepare_start(&d->state.tracker, &a, &now, &type, &payload,
+	struct tracker *tr = tracker_view(req);
+	if (!tr) {
+		return;
+	}
+	r = tracker_prepare_start(tr, &a, &now, &type, &payload,
 	    &e);
 	start_journal(req, r, type, payload, &e, checked, warning);
 }
@@ -1010,7 +1034,6 @@ cmd_start(struct request *req)
 static void
 cmd_stop(struct request *req)
 {
-	struct daemon *d = request_daemon(req);
 	CLEANUP(entry_fini) struct entry f;
 	struct tracker_stop_args a;
 	json_object *payload = NULL;
@@ -1047,7 +1070,11 @@ cmd_stop(struct request *req)
 		return;
 	}
 	a.fields = &f;
-	r = tracker_prepare_stop(&d->state.tracker, &a, &now, &type, &payload,
+	struct tracker *tr = tracker_view(req);
+	if (!tr) {
+		return;
+	}
+	r = tracker_prepare_stop(tr, &a, &now, &type, &payload,
 	    &e);
 	journal_and_commit(req, r, type, payload, false, &e,
 	    on_entries_committed);
@@ -1056,7 +1083,6 @@ cmd_stop(struct request *req)
 static void
 cmd_pause(struct request *req)
 {
-	struct daemon *d = request_daemon(req);
 	json_object *payload = NULL;
 	struct errbuf e;
 	struct now now;
@@ -1067,7 +1093,11 @@ cmd_pause(struct request *req)
 	if (!read_now(req, &now)) {
 		return;
 	}
-	r = tracker_prepare_pause(&d->state.tracker,
+	struct tracker *tr = tracker_view(req);
+	if (!tr) {
+		return;
+	}
+	r = tracker_prepare_pause(tr,
 	    request_arg_string(req, "target"), &now, &type, &payload, &e);
 	journal_and_commit(req, r, type, payload, false, &e,
 	    on_timer_committed);
@@ -1076,7 +1106,6 @@ cmd_pause(struct request *req)
 static void
 cmd_resume(struct request *req)
 {
-	struct daemon *d = request_daemon(req);
 	json_object *payload = NULL;
 	struct errbuf e;
 	struct now now;
@@ -1087,7 +1116,11 @@ cmd_resume(struct request *req)
 	if (!read_now(req, &now)) {
 		return;
 	}
-	r = tracker_prepare_resume(&d->state.tracker,
+	struct tracker *tr = tracker_view(req);
+	if (!tr) {
+		return;
+	}
+	r = tracker_prepare_resume(tr,
 	    request_arg_string(req, "target"), &now, &type, &payload, &e);
 	journal_and_commit(req, r, type, payload, false, &e,
 	    on_timer_committed);
@@ -1098,7 +1131,6 @@ cmd_resume(struct request *req)
 static void
 toggle_or_switch(struct request *req, bool is_switch, const char *target)
 {
-	struct daemon *d = request_daemon(req);
 	CLEANUP(entry_fini) struct entry f;
 	struct tracker_start_args a;
 	json_object *payload = NULL;
@@ -1124,10 +1156,18 @@ toggle_or_switch(struct request *req, bool is_switch, const char *target)
 		a.fields = &f;
 	}
 	if (is_switch) {
-		r = tracker_prepare_switch(&d->state.tracker, &a, &now, &type,
+		struct tracker *tr = tracker_view(req);
+		if (!tr) {
+			return;
+		}
+		r = tracker_prepare_switch(tr, &a, &now, &type,
 		    &payload, &e);
 	} else {
-		r = tracker_prepare_toggle(&d->state.tracker, &a, &now, &type,
+		struct tracker *tr = tracker_view(req);
+		if (!tr) {
+			return;
+		}
+		r = tracker_prepare_toggle(tr, &a, &now, &type,
 		    &payload, &e);
 	}
 	journal_and_commit(req, r, type, payload,
@@ -1166,7 +1206,6 @@ cmd_switch(struct request *req)
 static void
 cmd_cancel(struct request *req)
 {
-	struct daemon *d = request_daemon(req);
 	json_object *payload = NULL;
 	struct errbuf e;
 	struct now now;
@@ -1177,7 +1216,11 @@ cmd_cancel(struct request *req)
 	if (!read_now(req, &now)) {
 		return;
 	}
-	r = tracker_prepare_cancel(&d->state.tracker,
+	struct tracker *tr = tracker_view(req);
+	if (!tr) {
+		return;
+	}
+	r = tracker_prepare_cancel(tr,
 	    request_arg_string(req, "target"),
 	    request_arg_bool(req, "yes", false), &now, &type, &payload, &e);
 	journal_and_commit(req, r, type, payload, false, &e,
@@ -1187,7 +1230,6 @@ cmd_cancel(struct request *req)
 static void
 cmd_set(struct request *req)
 {
-	struct daemon *d = request_daemon(req);
 	CLEANUP(entry_fini) struct entry f;
 	json_object *payload = NULL;
 	struct errbuf e;
@@ -1205,7 +1247,11 @@ cmd_set(struct request *req)
 		request_fail(req, &e);
 		return;
 	}
-	r = tracker_prepare_set(&d->state.tracker,
+	struct tracker *tr = tracker_view(req);
+	if (!tr) {
+		return;
+	}
+	r = tracker_prepare_set(tr,
 	    request_arg_string(req, "target"), &f, &now, &type, &payload, &e);
 	journal_and_commit(req, r, type, payload, false, &e,
 	    on_timer_committed);
@@ -1214,7 +1260,6 @@ cmd_set(struct request *req)
 static void
 cmd_note(struct request *req)
 {
-	struct daemon *d = request_daemon(req);
 	json_object *payload = NULL;
 	struct errbuf e;
 	struct now now;
@@ -1225,7 +1270,11 @@ cmd_note(struct request *req)
 	if (!read_now(req, &now)) {
 		return;
 	}
-	r = tracker_prepare_note(&d->state.tracker,
+	struct tracker *tr = tracker_view(req);
+	if (!tr) {
+		return;
+	}
+	r = tracker_prepare_note(tr,
 	    request_arg_string(req, "target"), request_arg_string(req, "text"),
 	    &now, &type, &payload, &e);
 	journal_and_commit(req, r, type, payload, false, &e,
@@ -1235,7 +1284,6 @@ cmd_note(struct request *req)
 static void
 cmd_adjust(struct request *req)
 {
-	struct daemon *d = request_daemon(req);
 	json_object *payload = NULL;
 	struct errbuf e;
 	struct now now;
@@ -1253,7 +1301,11 @@ cmd_adjust(struct request *req)
 		    "--start is out of range");
 		return;
 	}
-	r = tracker_prepare_adjust(&d->state.tracker,
+	struct tracker *tr = tracker_view(req);
+	if (!tr) {
+		return;
+	}
+	r = tracker_prepare_adjust(tr,
 	    request_arg_string(req, "target"), start, &now, &type, &payload,
 	    &e);
 	journal_and_commit(req, r, type, payload, false, &e,
@@ -1379,7 +1431,6 @@ dry_run_begin(struct request *req, json_object *payload)
 static void
 cmd_log(struct request *req)
 {
-	struct daemon *d = request_daemon(req);
 	CLEANUP(entry_fini) struct entry f;
 	struct tracker_log_args a;
 	json_object *payload = NULL;
@@ -1419,7 +1470,11 @@ cmd_log(struct request *req)
 		return;
 	}
 	a.fields = &f;
-	r = tracker_prepare_log(&d->state.tracker, &a, &now, &type, &payload,
+	struct tracker *tr = tracker_view(req);
+	if (!tr) {
+		return;
+	}
+	r = tracker_prepare_log(tr, &a, &now, &type, &payload,
 	    &e);
 	if (r == 0 && request_arg_bool(req, "dry_run", false)) {
 		dry_run_begin(req, payload); /* journals nothing */

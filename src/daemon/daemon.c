@@ -78,6 +78,12 @@ on_journal_snapshot(void *userdata)
 	return state_snapshot(&d->state);
 }
 
+struct state *
+daemon_state_view(struct daemon *d, struct errbuf *reterr)
+{
+	return stateview_get(&d->view, &d->state, d->journal, reterr);
+}
+
 /* ---- the commit hook ---- */
 
 static void
@@ -270,6 +276,7 @@ daemon_start(struct daemon *d, const struct daemon_options *opts,
 		return fail_exit(ret_exit, DAEMON_EXIT_CONFIG, r);
 	}
 	state_init(&d->state);
+	stateview_init(&d->view);
 	d->state_init = true;
 	memset(&jc, 0, sizeof(jc));
 	jc.state_dir = d->paths.state_dir;
@@ -464,6 +471,7 @@ daemon_fini(struct daemon *d)
 	session_free(d->session);
 	d->session = NULL;
 	if (d->state_init) {
+		stateview_fini(&d->view);
 		state_fini(&d->state);
 		d->state_init = false;
 	}

@@ -29,6 +29,7 @@
 #include "daemon/config.h"
 #include "daemon/ipc.h"
 #include "daemon/paths.h"
+#include "daemon/stateview.h"
 
 struct journal;
 struct ticker;
@@ -75,6 +76,9 @@ struct daemon {
 
 	struct state state;
 	bool state_init;
+	/* state + the journal's pending batch: what new records are
+	 * validated against (stateview.h); use daemon_state_view() */
+	struct stateview view;
 	struct journal *journal;
 	struct ticker *ticker;      /* timers: clock, rules, deadlines (ticker.h) */
 	/* submission (submitter.c): transport, client, outbox driver;
@@ -135,6 +139,13 @@ void daemon_broadcast(struct daemon *d, const char *name, json_object *data,
 /* New JSON object describing the current state for a "hello" event (the
  * state snapshot plus version and pid); NULL on ENOMEM. */
 json_object *daemon_hello(struct daemon *d);
+
+/* The state a new journal record must be validated against: d->state
+ * plus the records still waiting in this iteration's batch (stateview.h).
+ * Every tracker_prepare_* / outbox check that leads to journal_append()
+ * uses it; replies and events read d->state. NULL with *reterr set on
+ * failure (out of memory). */
+struct state *daemon_state_view(struct daemon *d, struct errbuf *reterr);
 
 /* True when a CMD_NEEDS_API command may run; otherwise fills *reterr
  * (api-not-configured without config or credentials; api-unreachable

@@ -404,6 +404,7 @@ struct journal {
 	size_t len, cap;
 	struct pending *pend;
 	size_t npend, cappend;
+	uint64_t batch_id;     /* bumped whenever a commit takes the batch */
 
 	bool failed;
 	bool in_commit;
@@ -1415,6 +1416,44 @@ journal_pending(const struct journal *j)
 	return j && j->npend > 0;
 }
 
+size_t
+journal_pending_count(const struct journal *j)
+{
+	return j ? j->npend : 0;
+}
+
+uint64_t
+journal_batch_id(const struct journal *j)
+{
+	return j ? j->batch_id : 0;
+}
+
+int
+journal_pending_foreach(const struct journal *j, size_t from,
+    journal_apply_fn *fn, void *userdata, struct errbuf *reterr)
+{
+	for (size_t i = from; i < j->npend; i++) {
+		const struct pending *pd = &j->pend[i];
+		json_object *o = NULL;
+		int r;
+
+		/* The bytes the commit will write and apply, parsed the
+		 * same way: a view built from them cannot differ from what
+		 * the commit makes of them. */
+		r = payload_parse(j->buf + pd->off + 16, pd->len, &o);
+		if (r < 0) {
+			return errbuf_set(reterr, ERR_INTERNAL, r,
+			    "cannot parse a pending journal record");
+		}
+		r = fn(userdata, pd->type, pd->seq, o, reterr);
+		json_object_put(o);
+		if (r < 0) {
+			return r;
+		}
+	}
+	return 0;
+}
+
 bool
 journal_failed(const struct journal *j)
 {
@@ -1541,6 +1580,7 @@ batch_take(struct journal *j, uint8_t **buf, size_t *cap,
 	*pend = j->pend;
 	*npend = j->npend;
 	*cappend = j->cappend;
+	j->batch_id++;
 	j->buf = NULL;
 	j->len = j->cap = 0;
 	j->pend = NULL;

@@ -92,6 +92,17 @@ int journal_append(struct journal *j, uint16_t type, json_object *payload,
 
 /* True when records wait for journal_commit(). */
 bool journal_pending(const struct journal *j);
+/* How many records wait for journal_commit(). */
+size_t journal_pending_count(const struct journal *j);
+/* Names the batch being collected: it changes whenever journal_commit()
+ * takes the batch, whether the commit then succeeds or fails, so a cache
+ * of "committed state + pending records" keyed by it is never stale. */
+uint64_t journal_batch_id(const struct journal *j);
+/* Calls fn for each pending record from index 'from' on, in order, with
+ * the payload parsed from the very bytes the commit will write. Returns 0
+ * or the first negative value of fn (or of parsing). Changes nothing. */
+int journal_pending_foreach(const struct journal *j, size_t from,
+    journal_apply_fn *fn, void *userdata, struct errbuf *reterr);
 
 /* Writes the batch (one pwritev), fdatasync()s, then applies each record
  * and calls its done callback with 0. A failed or short write truncates

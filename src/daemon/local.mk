@@ -26,3 +26,4 @@ libcwtdaemon_a_SOURCES += %D%/cmd-queue.c
 libcwtdaemon_a_SOURCES += %D%/cmd-entry.c %D%/cmd-entry.h
 libcwtdaemon_a_SOURCES += %D%/cmd-sheet.c %D%/cmd-sheet.h
 libcwtdaemon_a_SOURCES += %D%/session.c %D%/session.h
+libcwtdaemon_a_SOURCES += %D%/stateview.c %D%/stateview.h

@@ -526,7 +526,8 @@ act(struct session *s, struct op *op, enum session_action action,
     const struct now *now_in, int64_t at_s)
 {
 	struct daemon *d = s->d;
-	const struct tracker *tr = &d->state.tracker;
+	const struct tracker *tr;
+	struct state *view;
 	json_object *payload = NULL;
 	const struct now now = *now_in;
 	struct errbuf e;
@@ -537,6 +538,13 @@ act(struct session *s, struct op *op, enum session_action action,
 	if (!d->journal || journal_failed(d->journal)) {
 		return -EROFS;
 	}
+	/* validated on top of what this iteration already journaled */
+	view = daemon_state_view(d, &e);
+	if (!view) {
+		log_warning("session: %s", e.msg);
+		return -ENOMEM;
+	}
+	tr = &view->tracker;
 	switch (action) {
 	case SESSION_ACTION_PAUSE:
 		r = tracker_prepare_pause_all(tr, &now, &type, &payload, &e);
@@ -577,6 +585,12 @@ act(struct session *s, struct op *op, enum session_action action,
 			    tm->last_used != ps->v[i].seq) {
 				continue;
 			}
+			view = daemon_state_view(d, &e);
+			if (!view) {
+				r = -ENOMEM;
+				break;
+			}
+			tr = &view->tracker; /* the resumes before count */
 			r = tracker_prepare_resume(tr, ps->v[i].key, &now,
 			    &type, &payload, &e);
 			if (r == 0 && payload) {

@@ -265,6 +265,7 @@ on_tick(uv_timer_t *h)
 	struct ticker *t = h->data;
 	struct daemon *d = t->d;
 	json_object *payload = NULL;
+	struct state *view;
 	struct errbuf e;
 	struct now now;
 	uint16_t type = 0;
@@ -283,8 +284,11 @@ on_tick(uv_timer_t *h)
 	}
 	now_ms = now.mono_ns / 1000000LL;
 
-	r = tracker_prepare_autostop(&d->state.tracker, &now, &type, &payload,
-	    &e);
+	/* validated on top of records already pending in this iteration
+	 * (a stop from a client, say): stateview.h */
+	view = daemon_state_view(d, &e);
+	r = view ? tracker_prepare_autostop(&view->tracker, &now, &type,
+	    &payload, &e) : -ENOMEM;
 	if (r < 0) {
 		log_warning_errno(r, "cannot build the max_duration auto-stop: "
 		    "%s", e.msg);
@@ -307,8 +311,9 @@ on_tick(uv_timer_t *h)
 		 * removed, and apply would refuse the record. */
 		if (t->inflight == 0) {
 			errbuf_clear(&e);
-			r = tracker_prepare_heartbeat(&d->state.tracker, &now,
-			    &type, &payload, &e);
+			view = daemon_state_view(d, &e);
+			r = view ? tracker_prepare_heartbeat(&view->tracker,
+			    &now, &type, &payload, &e) : -ENOMEM;
 			if (r < 0) {
 				log_warning_errno(r, "cannot build the "
 				    "heartbeat: %s", e.msg);
