@@ -349,3 +349,7 @@ TESTS += tests/integration/test-check-config.py
 EXTRA_DIST += tests/integration/test-check-config.py
 TESTS += tests/integration/test-timers-batch.py
 EXTRA_DIST += tests/integration/test-timers-batch.py
+check_PROGRAMS += tests/unit/test-stateview
+TESTS += tests/unit/test-stateview
+tests_unit_test_stateview_CFLAGS = $(CWT_TEST_CFLAGS)
+tests_unit_test_stateview_LDADD = $(CWT_TEST_LIBS)
