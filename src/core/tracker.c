@@ -9,7 +9,12 @@
  *  - prepare never changes the tracker; apply changes it only after the
  *    whole payload has been checked and memory reserved, so a bad payload
  *    changes nothing;
- *  - positions only grow: a stamp never moves a timer backwards;
+ *  - positions only grow: a stamp never moves a timer backwards (a
+ *    back-dated pause keeps the stamp at now; only the start of the pause,
+ *    paused_since_ns, lies earlier, never before run_since_ns, the start
+ *    of the running segment);
+ *  - pause intervals are sorted and disjoint; their number is unbounded
+ *    (the array grows);
  *  - durations come from BOOTTIME/MONOTONIC deltas within one boot; the
  *    wall clock only labels position 0 (and measures time across a
  *    reboot, which is flagged);
@@ -252,24 +257,65 @@ reserve_timers(struct tracker *t, size_t extra)
 	return 0;
 }
 
-/* Pauses are kept in an exact-size array (they are few). */
+/* Room for extra more pauses. The array doubles (from 8), so a timer
+ * paused thousands of times costs O(1) amortised per pause and never
+ * fails for its count; only memory (-ENOMEM) or a size that would
+ * overflow (-E2BIG, unreachable in practice) can refuse. */
 static int
 reserve_pauses(struct tracker_timer *tm, size_t extra)
 {
 	struct tracker_pause *n;
+	size_t want = tm->n_pauses + extra, cap;
 
-	if (extra == 0) {
+	if (want <= tm->cap_pauses) {
 		return 0;
 	}
-	if (tm->n_pauses + extra > TRACKER_MAX_PAUSES) {
+	if (want < tm->n_pauses || want > SIZE_MAX / 2 / sizeof(*n)) {
 		return -E2BIG;
 	}
-	n = realloc(tm->pauses, (tm->n_pauses + extra) * sizeof(*n));
+	cap = tm->cap_pauses ? tm->cap_pauses : 8;
+	while (cap < want) {
+		cap *= 2;
+	}
+	n = realloc(tm->pauses, cap * sizeof(*n));
 	if (!n) {
 		return -ENOMEM;
 	}
 	tm->pauses = n;
+	tm->cap_pauses = cap;
 	return 0;
+}
+
+/* ---- pause reasons ---- */
+
+static const char *const reason_names[TRACKER_REASON_COUNT] = {
+    [TRACKER_REASON_NONE] = NULL,
+    [TRACKER_REASON_USER] = "user",
+    [TRACKER_REASON_SWITCH] = "switch",
+    [TRACKER_REASON_CONCURRENCY] = "concurrency",
+    [TRACKER_REASON_LOCK] = "lock",
+    [TRACKER_REASON_IDLE] = "idle",
+    [TRACKER_REASON_SLEEP] = "sleep",
+};
+
+const char *
+tracker_pause_reason_to_string(enum tracker_pause_reason r)
+{
+	if ((int) r < 0 || r >= TRACKER_REASON_COUNT) {
+		return NULL;
+	}
+	return reason_names[r];
+}
+
+enum tracker_pause_reason
+tracker_pause_reason_from_string(const char *s)
+{
+	for (int i = 0; s && i < TRACKER_REASON_COUNT; i++) {
+		if (reason_names[i] && strcmp(reason_names[i], s) == 0) {
+			return (enum tracker_pause_reason) i;
+		}
+	}
+	return TRACKER_REASON_INVALID;
 }
 
 /* ---- stamps ---- */
@@ -309,11 +355,7 @@ calc_stamp(
 			dmono = dboot;
 		}
 		c->st.pos_ns = a->pos_ns + dboot;
-		/* A timer whose pause list is full records no more suspend
-		 * intervals (the time then counts as worked and the timer is
-		 * flagged by the step check); apply can never overflow. */
 		if (tm->state == TRACKER_RUNNING &&
-		    tm->n_pauses + 1 < TRACKER_MAX_PAUSES &&
 		    dboot - dmono > TRACKER_SUSPEND_TOLERANCE_NS) {
 			c->gap_ns = dboot - dmono;
 		}
@@ -535,12 +577,26 @@ new_payload(const char *key)
 	return o;
 }
 
+/* The position a back-dated pause of tm starts at: back_ns before the
+ * stamp's position, never before the running segment began. Suspend
+ * intervals after that point are folded into the pause at apply. */
+static int64_t
+backdated_pos(const struct tracker_timer *tm, const struct calc *c,
+    int64_t back_ns)
+{
+	int64_t p = c->st.pos_ns - back_ns;
+
+	return p < tm->run_since_ns ? tm->run_since_ns : p;
+}
+
 /* Adds "pause": the running timers other than except_key that a start or
  * resume pauses (all of them with concurrency single; with only_focus, the
- * focused one). */
+ * focused one), each with reason and, when back_ns > 0, the position its
+ * pause begins at ("paused_since_ns", back-dated). */
 static int
 add_pause_others(const struct tracker *t, json_object *o,
-    const char *except_key, bool only_focus, const struct now *now)
+    const char *except_key, bool only_focus, const struct now *now,
+    enum tracker_pause_reason reason, int64_t back_ns)
 {
 	json_object *arr = json_object_new_array();
 	int r = 0;
@@ -565,6 +621,17 @@ add_pause_others(const struct tracker *t, json_object *o,
 			break;
 		}
 		r = jadd(p, "stamp", stamp_to_json(&c.st, &c));
+		if (r == 0) {
+			r = jadd(p, "reason",
+			    json_object_new_string(
+				tracker_pause_reason_to_string(reason)));
+		}
+		if (r == 0 && back_ns > 0 &&
+		    backdated_pos(tm, &c, back_ns) < c.st.pos_ns) {
+			r = jadd(p, "paused_since_ns",
+			    json_object_new_int64(
+				backdated_pos(tm, &c, back_ns)));
+		}
 		if (r == 0) {
 			r = jpush(arr, p);
 		} else {
@@ -594,12 +661,6 @@ build_resume(const struct tracker *t, const struct tracker_timer *tm,
 		return errbuf_set(reterr, ERR_TIMER_EXISTS, -EEXIST,
 		    "the timer for %s already runs", tm->key);
 	}
-	if (tm->n_pauses + 4 > TRACKER_MAX_PAUSES) {
-		return errbuf_set(reterr, ERR_BAD_ARGUMENT, -E2BIG,
-		    "the timer for %s has been paused too often (%d); stop "
-		    "it and start a new one",
-		    tm->key, TRACKER_MAX_PAUSES);
-	}
 	calc_stamp(tm, now, &c);
 	o = new_payload(tm->key);
 	if (!o) {
@@ -607,8 +668,11 @@ build_resume(const struct tracker *t, const struct tracker_timer *tm,
 	}
 	r = jadd(o, "stamp", stamp_to_json(&c.st, &c));
 	if (r == 0) {
-		r = add_pause_others(
-		    t, o, tm->key, !single && only_focus_paused, now);
+		r = add_pause_others(t, o, tm->key,
+		    !single && only_focus_paused, now,
+		    only_focus_paused ? TRACKER_REASON_SWITCH
+				      : TRACKER_REASON_CONCURRENCY,
+		    0);
 	}
 	if (r == 0 && !single && !only_focus_paused) {
 		/* parallel resume pauses nothing: drop the empty list */
@@ -743,7 +807,10 @@ build_start(const struct tracker *t, const struct tracker_start_args *a,
 		    json_object_new_string_len(a->summary, (int) len));
 	}
 	if (r == 0 && (single || switching)) {
-		r = add_pause_others(t, o, key, !single, now);
+		r = add_pause_others(t, o, key, !single, now,
+		    switching ? TRACKER_REASON_SWITCH
+			      : TRACKER_REASON_CONCURRENCY,
+		    0);
 	}
 	if (r < 0) {
 		return r;
@@ -796,6 +863,11 @@ tracker_prepare_pause(const struct tracker *t, const char *target,
 		return -ENOMEM;
 	}
 	r = jadd(o, "stamp", stamp_to_json(&c.st, &c));
+	if (r == 0) {
+		r = jadd(o, "reason",
+		    json_object_new_string(
+			tracker_pause_reason_to_string(TRACKER_REASON_USER)));
+	}
 	if (r < 0) {
 		return r;
 	}
@@ -805,11 +877,13 @@ tracker_prepare_pause(const struct tracker *t, const char *target,
 }
 
 int
-tracker_prepare_pause_all(const struct tracker *t, const struct now *now,
+tracker_prepare_pause_all(const struct tracker *t,
+    enum tracker_pause_reason reason, int64_t at_s, const struct now *now,
     uint16_t *ret_type, json_object **ret_payload, struct errbuf *reterr)
 {
 	CLEANUP_JSON json_object *o = NULL;
 	json_object *arr;
+	int64_t back_ns = 0;
 	int r;
 
 	*ret_payload = NULL;
@@ -817,11 +891,29 @@ tracker_prepare_pause_all(const struct tracker *t, const struct now *now,
 	if (r < 0) {
 		return r;
 	}
+	if (!tracker_pause_reason_to_string(reason)) {
+		return errbuf_set(
+		    reterr, ERR_INTERNAL, -EINVAL, "no reason for the pause");
+	}
+	if (at_s > now->wall_utc_s) {
+		return errbuf_set(reterr, ERR_TIME_IN_FUTURE, -EINVAL,
+		    "a pause cannot start in the future");
+	}
+	if (at_s < 0) {
+		return errbuf_set(
+		    reterr, ERR_BAD_TIME, -EINVAL, "the pause is out of range");
+	}
+	/* Back-dated by a whole number of seconds of BOOTTIME from now:
+	 * the stamp stays the exact reading of now (so the monotonic
+	 * bookkeeping is untouched); only the pause begins earlier. */
+	if (at_s > 0) {
+		back_ns = (now->wall_utc_s - at_s) * NS;
+	}
 	o = json_object_new_object();
 	if (!o) {
 		return -ENOMEM;
 	}
-	r = add_pause_others(t, o, "", false, now);
+	r = add_pause_others(t, o, "", false, now, reason, back_ns);
 	if (r < 0) {
 		return r;
 	}
@@ -1739,6 +1831,10 @@ struct stamp_ref {
 	struct tracker_timer *tm;
 	struct calc c;
 	size_t add_pauses;
+	/* pauses only: why, and where the pause begins (the stamp's
+	 * position unless back-dated) */
+	enum tracker_pause_reason reason;
+	int64_t since_ns;
 };
 
 static int
@@ -1762,6 +1858,40 @@ parse_stamp_ref(struct tracker *t, json_object *o, struct stamp_ref *ret,
 	    !stamp_check(ret->tm, &ret->c, &ret->add_pauses)) {
 		return errbuf_set(reterr, ERR_JOURNAL_CORRUPT, -EBADMSG,
 		    "timer record: bad stamp for %s", key);
+	}
+	return 0;
+}
+
+/* The pause part of a {"target","stamp"} object: optional "reason" (a
+ * known name; absent in records written before it existed: NONE) and
+ * optional "paused_since_ns", the back-dated start of the pause, which
+ * must lie in [run_since_ns, stamp position] of the (running) timer. */
+static int
+parse_pause_extra(json_object *o, struct stamp_ref *ref, struct errbuf *reterr)
+{
+	json_object *v;
+
+	ref->reason = TRACKER_REASON_NONE;
+	ref->since_ns = ref->c.st.pos_ns;
+	if (json_object_object_get_ex(o, "reason", &v)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    (ref->reason = tracker_pause_reason_from_string(
+			 json_object_get_string(v))) == TRACKER_REASON_INVALID) {
+			return bad_payload(reterr, "bad pause reason");
+		}
+	}
+	if (json_object_object_get_ex(o, "paused_since_ns", &v)) {
+		if (!json_object_is_type(v, json_type_int)) {
+			return bad_payload(reterr, "bad paused_since_ns");
+		}
+		ref->since_ns = json_object_get_int64(v);
+		if (ref->since_ns < ref->tm->run_since_ns ||
+		    ref->since_ns > ref->c.st.pos_ns) {
+			return errbuf_set(reterr, ERR_JOURNAL_CORRUPT, -EBADMSG,
+			    "timer record: the pause of %s begins outside "
+			    "its running segment",
+			    ref->tm->key);
+		}
 	}
 	return 0;
 }
@@ -1791,9 +1921,12 @@ parse_pause_list(struct tracker *t, json_object *payload, const char *self,
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		int r = parse_stamp_ref(
-		    t, json_object_array_get_idx(arr, i), &refs[i], reterr);
+		json_object *one = json_object_array_get_idx(arr, i);
+		int r = parse_stamp_ref(t, one, &refs[i], reterr);
 
+		if (r == 0) {
+			r = parse_pause_extra(one, &refs[i], reterr);
+		}
 		if (r == 0 &&
 		    (refs[i].tm->state != TRACKER_RUNNING ||
 			(self && strcmp(refs[i].tm->key, self) == 0))) {
@@ -1826,12 +1959,33 @@ parse_pause_list(struct tracker *t, json_object *payload, const char *self,
 	return 0;
 }
 
+/* Pauses ref's timer at its stamp, the pause beginning at since_ns.
+ * A back-dated pause covers the suspend intervals recorded inside the
+ * running segment after since_ns (they lie at the tail of the sorted
+ * list): they are dropped or cut at since_ns, so that no time is
+ * excluded twice. Needs no memory (stamp_apply's suspend interval was
+ * reserved with the ref). */
 static void
-apply_pause(struct tracker_timer *tm, const struct calc *c, uint64_t seq)
+apply_pause(const struct stamp_ref *ref, uint64_t seq)
 {
-	stamp_apply(tm, c);
+	struct tracker_timer *tm = ref->tm;
+
+	stamp_apply(tm, &ref->c);
+	while (tm->n_pauses > 0 &&
+	    tm->pauses[tm->n_pauses - 1].to_ns > ref->since_ns) {
+		struct tracker_pause *last = &tm->pauses[tm->n_pauses - 1];
+
+		if (last->from_ns >= ref->since_ns) {
+			tm->n_pauses--;
+		} else {
+			last->to_ns = ref->since_ns;
+			break;
+		}
+	}
 	tm->state = TRACKER_PAUSED;
-	tm->paused_since_ns = c->st.pos_ns;
+	tm->paused_since_ns = ref->since_ns;
+	tm->pause_reason = ref->reason;
+	tm->paused_seq = seq;
 	tm->last_used = seq;
 }
 
@@ -1899,7 +2053,7 @@ apply_started(
 	}
 	/* nothing fails from here on */
 	for (size_t i = 0; i < n_others; i++) {
-		apply_pause(others[i].tm, &others[i].c, seq);
+		apply_pause(&others[i], seq);
 	}
 	memcpy(tm->key, key, strlen(key) + 1);
 	tm->target = tg;
@@ -1963,7 +2117,7 @@ apply_resumed(
 	}
 	/* nothing fails from here on */
 	for (size_t i = 0; i < n_others; i++) {
-		apply_pause(others[i].tm, &others[i].c, seq);
+		apply_pause(&others[i], seq);
 	}
 	entry_fini(&self.tm->fields);
 	self.tm->fields = f;
@@ -1976,6 +2130,9 @@ apply_resumed(
 		};
 	}
 	self.tm->state = TRACKER_RUNNING;
+	self.tm->run_since_ns = self.c.st.pos_ns;
+	self.tm->pause_reason = TRACKER_REASON_NONE;
+	self.tm->paused_seq = 0;
 	self.tm->last_used = seq;
 	memcpy(t->focus, self.tm->key, strlen(self.tm->key) + 1);
 	return 0;
@@ -2000,11 +2157,14 @@ apply_paused(
 			return bad_payload(reterr, "pauses nothing");
 		}
 		for (size_t i = 0; i < n_all; i++) {
-			apply_pause(all[i].tm, &all[i].c, seq);
+			apply_pause(&all[i], seq);
 		}
 		return 0;
 	}
 	r = parse_stamp_ref(t, p, &self, reterr);
+	if (r == 0) {
+		r = parse_pause_extra(p, &self, reterr);
+	}
 	if (r < 0) {
 		return r;
 	}
@@ -2015,7 +2175,7 @@ apply_paused(
 	if (r < 0) {
 		return r;
 	}
-	apply_pause(self.tm, &self.c, seq);
+	apply_pause(&self, seq);
 	return 0;
 }
 
@@ -2199,6 +2359,13 @@ apply_adjusted(
 	if (tm->reboot_pos_ns >= 0) {
 		tm->reboot_pos_ns += d;
 	}
+	/* 0 means "since the start", which moved with the label */
+	if (tm->run_since_ns > 0) {
+		tm->run_since_ns += d;
+		if (tm->run_since_ns < 0) {
+			tm->run_since_ns = 0;
+		}
+	}
 	for (size_t i = 0; i < tm->n_pauses; i++) {
 		tm->pauses[i].from_ns += d;
 		tm->pauses[i].to_ns += d;
@@ -2321,6 +2488,19 @@ timer_snapshot(const struct tracker_timer *tm)
 		    json_object_new_int64(tm->reboot_pos_ns));
 	}
 	if (r == 0) {
+		r = jadd(o, "run_since_ns",
+		    json_object_new_int64(tm->run_since_ns));
+	}
+	if (r == 0 && tm->pause_reason != TRACKER_REASON_NONE) {
+		r = jadd(o, "pause_reason",
+		    json_object_new_string(
+			tracker_pause_reason_to_string(tm->pause_reason)));
+	}
+	if (r == 0 && tm->paused_seq != 0) {
+		r = jadd(o, "paused_seq",
+		    json_object_new_int64((int64_t) tm->paused_seq));
+	}
+	if (r == 0) {
 		r = jadd(o, "flags", json_object_new_int64(tm->flags));
 	}
 	if (r == 0) {
@@ -2396,6 +2576,43 @@ tracker_snapshot(const struct tracker *t)
 	return o;
 }
 
+/* The optional members of a checkpoint timer: run_since_ns, pause_reason
+ * (absent: NONE) and paused_seq (absent: last_used, the seq of the pause
+ * unless something touched the timer since). false: of the wrong type or
+ * unknown. */
+static bool
+restore_pause_extra(json_object *o, struct tracker_timer *tm)
+{
+	json_object *v;
+	int64_t seq;
+
+	tm->run_since_ns = 0;
+	if (json_object_object_get_ex(o, "run_since_ns", NULL) &&
+	    (!jget_i64(o, "run_since_ns", &tm->run_since_ns) ||
+		tm->run_since_ns < 0)) {
+		return false;
+	}
+	tm->pause_reason = TRACKER_REASON_NONE;
+	if (json_object_object_get_ex(o, "pause_reason", &v)) {
+		if (!json_object_is_type(v, json_type_string)) {
+			return false;
+		}
+		tm->pause_reason =
+		    tracker_pause_reason_from_string(json_object_get_string(v));
+		if (tm->pause_reason == TRACKER_REASON_INVALID) {
+			return false;
+		}
+	}
+	tm->paused_seq = tm->state == TRACKER_PAUSED ? tm->last_used : 0;
+	if (json_object_object_get_ex(o, "paused_seq", NULL)) {
+		if (!jget_i64(o, "paused_seq", &seq) || seq < 0) {
+			return false;
+		}
+		tm->paused_seq = (uint64_t) seq;
+	}
+	return true;
+}
+
 static int
 timer_restore(json_object *o, struct tracker_timer **ret, struct errbuf *reterr)
 {
@@ -2439,6 +2656,11 @@ timer_restore(json_object *o, struct tracker_timer **ret, struct errbuf *reterr)
 	tm->anchor = c.st;
 	tm->flags = (unsigned) flags;
 	tm->last_used = (uint64_t) last_used;
+	/* optional: checkpoints written before they existed lack them */
+	if (!restore_pause_extra(o, tm)) {
+		timer_free(tm);
+		return bad_payload(reterr, "checkpoint: bad pause reason");
+	}
 	n = json_object_array_length(ps);
 	if (reserve_pauses(tm, n) < 0 ||
 	    entry_fields_from_json(f, &tm->fields, reterr) < 0 ||
@@ -2469,6 +2691,15 @@ timer_restore(json_object *o, struct tracker_timer **ret, struct errbuf *reterr)
 			: TRACKER_PAUSE_USER,
 		};
 		tm->n_pauses++;
+	}
+	if (!json_object_object_get_ex(o, "run_since_ns", NULL)) {
+		/* an older checkpoint: the last resume closed the last user
+		 * pause (suspends lie inside running segments) */
+		for (size_t i = 0; i < tm->n_pauses; i++) {
+			if (tm->pauses[i].kind == TRACKER_PAUSE_USER) {
+				tm->run_since_ns = tm->pauses[i].to_ns;
+			}
+		}
 	}
 	*ret = tm;
 	return 0;
@@ -2564,6 +2795,17 @@ tracker_status_json(
 			r = jadd(one, "worked_s",
 			    json_object_new_int64(
 				tracker_timer_worked_ns(tm, now) / NS));
+		}
+		if (r == 0) {
+			const char *why = tm->state == TRACKER_PAUSED
+			    ? tracker_pause_reason_to_string(tm->pause_reason)
+			    : NULL;
+
+			/* null: running, or paused by an old record */
+			r = json_object_object_add(one, "pause_reason",
+				why ? json_object_new_string(why) : NULL) < 0
+			    ? -ENOMEM
+			    : 0;
 		}
 		if (r == 0) {
 			r = jadd(one, "focus",

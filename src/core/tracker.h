@@ -21,6 +21,11 @@
  * (another boot id) positions advance by the wall-clock delta and the timer
  * is flagged for review; tracker_prepare_stop with at_heartbeat ends it at
  * the last stamp of the old boot.
+ *
+ * Pauses: every pause records why (enum tracker_pause_reason) and may be
+ * back-dated (tracker_prepare_pause_all): its stamp stays the reading of
+ * now, and the pause begins at paused_since_ns, anywhere in the current
+ * running segment [run_since_ns, now].
  */
 #pragma once
 
@@ -39,8 +44,10 @@ struct errbuf;
 #define TRACKER_BOOT_ID_LEN 37
 /* Most timers at once (RELIABILITY F3 wants 1000 to be fine). */
 #define TRACKER_MAX_TIMERS 4096
-/* Most pause intervals one timer keeps. */
-#define TRACKER_MAX_PAUSES 1024
+/* A timer keeps any number of pause intervals: the array grows
+ * geometrically (24 bytes a pause), so a day of many pauses never fails
+ * nor loses time. Memory is bounded by what a checkpoint may hold
+ * (JOURNAL_CHECKPOINT_MAX, about a million pauses over all timers). */
 /* Longest ticket summary a timer keeps (bytes, without the NUL); a
  * longer one is cut at a character boundary when the record is built. */
 #define TRACKER_SUMMARY_MAX 512
@@ -93,6 +100,23 @@ struct tracker_pause {
 	enum tracker_pause_kind kind;
 };
 
+/* Why a timer is paused; journaled with the pause ("reason") and shown in
+ * status as "pause_reason". NONE: unknown (a record written before the
+ * field existed), shown as null. The names are part of the journal format
+ * and of the protocol: never rename, only append. */
+enum tracker_pause_reason {
+	TRACKER_REASON_NONE,
+	TRACKER_REASON_USER,	    /* "user": pause, toggle */
+	TRACKER_REASON_SWITCH,	    /* "switch": switch to another timer */
+	TRACKER_REASON_CONCURRENCY, /* "concurrency": another timer started or
+				     * resumed with concurrency = single */
+	TRACKER_REASON_LOCK,	    /* "lock": [session] on_lock = pause */
+	TRACKER_REASON_IDLE,	    /* "idle": [session] on_idle = pause */
+	TRACKER_REASON_SLEEP,	    /* "sleep": PrepareForSleep */
+	TRACKER_REASON_COUNT,
+	TRACKER_REASON_INVALID = -1,
+};
+
 struct tracker_timer {
 	char key[TARGET_STR_MAX]; /* canonical target */
 	struct target target;
@@ -100,9 +124,18 @@ struct tracker_timer {
 	int64_t start_wall;	      /* Unix s UTC: label of position 0 */
 	struct tracker_stamp anchor;  /* the last stamp */
 	int64_t paused_since_ns;      /* position, when paused */
+	/* Where the current (or last) running segment began: 0 for a timer
+	 * never resumed, else the position of its last resume. A pause may
+	 * be back-dated to here, never before. */
+	int64_t run_since_ns;
 	int64_t reboot_pos_ns;	      /* last position of the old boot; -1 */
 	struct tracker_pause *pauses; /* closed intervals, sorted */
 	size_t n_pauses;
+	size_t cap_pauses;
+	/* While paused: why, and the seq of the record that paused it
+	 * (session.c resumes the timers of one event by these). */
+	enum tracker_pause_reason pause_reason;
+	uint64_t paused_seq;
 	unsigned flags;	     /* enum tracker_flag */
 	uint64_t last_used;  /* seq of the last record that touched it */
 	struct entry fields; /* notes, work type, ... from start/set */
@@ -144,8 +177,10 @@ bool tracker_timer_rebooted(
 
 /* Status of every timer (or one) for replies and events:
  * {"focus":"ticket:1","timers":[{"target","state","start","worked_s",
- * "focus","flags":[...],"fields":{...},"summary"}]} ("summary" only when
- * the timer has one). New object or NULL. */
+ * "pause_reason","focus","flags":[...],"fields":{...},"summary"}]}
+ * ("summary" only when the timer has one; "pause_reason" the name of
+ * enum tracker_pause_reason while paused, else null). New object or
+ * NULL. */
 json_object *tracker_status_json(
     const struct tracker *t, const struct now *now, const char *only_key);
 
@@ -175,8 +210,9 @@ int tracker_prepare_start(const struct tracker *t,
     const struct tracker_start_args *a, const struct now *now,
     uint16_t *ret_type, json_object **ret_payload, struct errbuf *reterr);
 
-/* pause (TIMER_PAUSED) / resume (TIMER_RESUMED; single concurrency pauses
- * the others in the same record). target NULL: the focused timer. */
+/* pause (TIMER_PAUSED, reason "user") / resume (TIMER_RESUMED; single
+ * concurrency pauses the others in the same record, reason "concurrency").
+ * target NULL: the focused timer. */
 int tracker_prepare_pause(const struct tracker *t, const char *target,
     const struct now *now, uint16_t *ret_type, json_object **ret_payload,
     struct errbuf *reterr);
@@ -184,11 +220,23 @@ int tracker_prepare_resume(const struct tracker *t, const char *target,
     const struct now *now, uint16_t *ret_type, json_object **ret_payload,
     struct errbuf *reterr);
 
-/* pause --all (sleep, lock, logout with "pause"): one TIMER_PAUSED record
- * pausing every running timer. Returns 0 with a NULL payload when nothing
- * runs. */
-int tracker_prepare_pause_all(const struct tracker *t, const struct now *now,
+/* pause --all (sleep, lock, idle): one TIMER_PAUSED record pausing every
+ * running timer, each with reason. at_s (Unix s; 0: now) back-dates the
+ * pauses (an idle pause starts when idleness began): each timer's pause
+ * begins (now - at_s) seconds of BOOTTIME before now, clamped to the start
+ * of its current running segment (its start, or its last resume): a
+ * pause never reaches into time that was already paused or before the
+ * timer. Suspend gaps inside the back-dated stretch are folded into the
+ * pause. at_s in the future is refused (ERR_TIME_IN_FUTURE). Returns 0
+ * with a NULL payload when nothing runs. */
+int tracker_prepare_pause_all(const struct tracker *t,
+    enum tracker_pause_reason reason, int64_t at_s, const struct now *now,
     uint16_t *ret_type, json_object **ret_payload, struct errbuf *reterr);
+
+/* "user", "switch", ...; NULL for NONE or out of range. */
+const char *tracker_pause_reason_to_string(enum tracker_pause_reason r);
+/* The reason named s; TRACKER_REASON_INVALID when unknown. */
+enum tracker_pause_reason tracker_pause_reason_from_string(const char *s);
 
 /* toggle: with a target: start it when it has no timer, pause it when it
  * runs, resume it when paused. Without: pause or resume the focused timer

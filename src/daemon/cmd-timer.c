@@ -415,7 +415,8 @@ decorate_timer(json_object *one)
 	if (r == 0 && !json_object_object_get_ex(one, "summary", NULL)) {
 		r = jadd(one, "summary", json_object_new_string(""));
 	}
-	if (r == 0) {
+	/* tracker_status_json gives it; null for a reply built otherwise */
+	if (r == 0 && !json_object_object_get_ex(one, "pause_reason", NULL)) {
 		json_object_object_add(one, "pause_reason", NULL);
 	}
 	(void) json_object_object_get_ex(one, "fields", &fields);

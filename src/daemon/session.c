@@ -11,8 +11,10 @@
  *   the event are durable (their done callbacks ran) and the submission
  *   finished or its bound passed;
  * - a resume after wake, unlock or activity resumes only the timers that
- *   the matching pause paused and nobody touched since (their last_used is
- *   still the pause record's seq);
+ *   the matching event's last pause record paused and that are still
+ *   paused for that reason (the tracker keeps each timer's pause reason
+ *   and the seq of the record that paused it, so this survives a daemon
+ *   restart: the journal replays both);
  * - every waiter is answered exactly once; its memory goes when both the
  *   submitter's flush callback and its timer's close callback have run;
  * - no callback of ours runs after session_close.
@@ -63,14 +65,12 @@ enum {
 	AFTER_EXIT = 1 << 1,
 };
 
-struct paused_timer {
-	char key[TARGET_STR_MAX];
-	uint64_t seq; /* last_used right after our pause */
-};
-
-struct paused_set {
-	struct paused_timer *v;
-	size_t n;
+/* The last pause of one kind while this daemon runs: the seq of its
+ * record (0: it paused nothing). Not known after a restart; the journal's
+ * pause reasons then decide (last_pause_seq). */
+struct episode {
+	bool known;
+	uint64_t seq;
 };
 
 struct waiter;
@@ -104,7 +104,7 @@ struct op {
 struct session {
 	struct daemon *d;
 	struct logind *logind; /* NULL: no bus, or gone */
-	struct paused_set paused[PAUSE_KIND_COUNT];
+	struct episode episode[PAUSE_KIND_COUNT];
 	struct waiter *waiters;
 	uv_timer_t exit_timer; /* runs daemon_stop from a clean stack */
 	bool term_pending; /* SIGTERM waits for the user's state */
@@ -346,8 +346,41 @@ on_event_submitted(struct waiter *w, bool finished)
 	finish_after(w->s, w->after);
 }
 
-/* The event's records are durable (or failed): remember what a pause
- * paused, then submit within the bound, or finish at once. */
+static enum tracker_pause_reason
+reason_of(enum pause_kind kind)
+{
+	switch (kind) {
+	case PAUSE_SLEEP:
+		return TRACKER_REASON_SLEEP;
+	case PAUSE_LOCK:
+		return TRACKER_REASON_LOCK;
+	case PAUSE_IDLE:
+		return TRACKER_REASON_IDLE;
+	default:
+		return TRACKER_REASON_NONE;
+	}
+}
+
+/* The seq of the newest record that paused a timer for reason (0: none):
+ * after a restart, the pause the next wake, unlock or activity undoes. */
+static uint64_t
+last_pause_seq(const struct tracker *tr, enum tracker_pause_reason reason)
+{
+	uint64_t seq = 0;
+
+	for (size_t i = 0; i < tr->n_timers; i++) {
+		const struct tracker_timer *tm = tr->timers[i];
+
+		if (tm->state == TRACKER_PAUSED && tm->pause_reason == reason &&
+		    tm->paused_seq > seq) {
+			seq = tm->paused_seq;
+		}
+	}
+	return seq;
+}
+
+/* The event's records are durable (or failed): remember which record a
+ * pause was, then submit within the bound, or finish at once. */
 static void
 op_done(struct op *op)
 {
@@ -355,37 +388,32 @@ op_done(struct op *op)
 	json_object *arr;
 
 	if (op->kind != PAUSE_NONE) {
-		/* a pause that paused nothing still replaces the set */
-		struct paused_set *ps = &s->paused[op->kind];
+		/* a pause that paused nothing still ends the episode: the
+		 * matching resume then resumes nothing */
+		struct episode *ep = &s->episode[op->kind];
 		size_t n = op->payload && json_object_object_get_ex(op->payload,
 		    "pause", &arr) ? json_object_array_length(arr) : 0;
-		struct paused_timer *v = calloc(n + 1, sizeof(*v));
-		size_t k = 0;
 
-		for (size_t i = 0; v && i < n; i++) {
+		ep->known = true;
+		ep->seq = 0;
+		for (size_t i = 0; i < n && ep->seq == 0; i++) {
 			json_object *t;
-			const char *key;
-			struct tracker_timer *tm;
+			const struct tracker_timer *tm;
 
 			if (!json_object_object_get_ex(json_object_array_get_idx(
 			    arr, i), "target", &t)) {
 				continue;
 			}
-			key = json_object_get_string(t);
-			tm = key ? tracker_find(&s->d->state.tracker, key) : NULL;
-			log_debug("session: paused '%s': %s", key ? key : "?",
-			    !tm ? "gone" : tm->state == TRACKER_PAUSED ?
-			    "paused" : "running");
-			if (!tm || tm->state != TRACKER_PAUSED) {
-				continue;
+			tm = tracker_find(&s->d->state.tracker,
+			    json_object_get_string(t));
+			if (tm && tm->state == TRACKER_PAUSED &&
+			    tm->pause_reason == reason_of(op->kind)) {
+				ep->seq = tm->paused_seq;
 			}
-			snprintf(v[k].key, sizeof(v[k].key), "%s", key);
-			v[k].seq = tm->last_used;
-			k++;
 		}
-		free(ps->v);
-		ps->v = v;
-		ps->n = v ? k : 0;
+		log_debug("session: the %s pause is record %" PRIu64,
+		    tracker_pause_reason_to_string(reason_of(op->kind)),
+		    ep->seq);
 	}
 	if (op->submit && !s->closing &&
 	    waiter_start(s, op->bound_ms, on_event_submitted, op->after, NULL,
@@ -442,82 +470,6 @@ op_append(struct op *op, uint16_t type, json_object *payload)
 
 /* ---- the actions ---- */
 
-static bool
-jget_i64(json_object *o, const char *key, int64_t *ret)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_int)) {
-		return false;
-	}
-	*ret = json_object_get_int64(v);
-	return true;
-}
-
-/* Moves each stamp of a pause --all payload back to at_s (an idle pause
- * lands where idleness began), never before the timer's last stamp (the
- * tracker's apply refuses that, and replay would then call the journal
- * corrupt: the last stamp is the timer's start, last change or
- * heartbeat) nor before the end of its last pause. A stamp that carries
- * a suspend gap stays at now (the gap already excludes that time). The
- * position and both monotonic clocks move by the same nanoseconds (the
- * wall label by the nearest second), so a later resume measures from the
- * true pause point. */
-static void
-back_date(const struct tracker *tr, json_object *payload, int64_t now_s,
-    int64_t at_s)
-{
-	json_object *arr;
-
-	if (at_s <= 0 || at_s >= now_s ||
-	    !json_object_object_get_ex(payload, "pause", &arr)) {
-		return;
-	}
-	for (size_t i = 0; i < json_object_array_length(arr); i++) {
-		json_object *p = json_object_array_get_idx(arr, i);
-		json_object *st, *t;
-		const struct tracker_timer *tm;
-		int64_t pos, wall, mono, boot, gap = 0, floor_ns, d;
-
-		if (!json_object_object_get_ex(p, "target", &t) ||
-		    !json_object_object_get_ex(p, "stamp", &st)) {
-			continue;
-		}
-		tm = tracker_find(tr, json_object_get_string(t));
-		if (!tm || !jget_i64(st, "pos_ns", &pos) ||
-		    !jget_i64(st, "wall", &wall) ||
-		    !jget_i64(st, "mono_ns", &mono) ||
-		    !jget_i64(st, "boot_ns", &boot) ||
-		    (jget_i64(st, "gap_ns", &gap) && gap > 0)) {
-			continue;
-		}
-		/* apply refuses a stamp before the timer's last one (the
-		 * anchor: its start, last change or heartbeat) */
-		floor_ns = tm->anchor.pos_ns;
-		for (size_t k = 0; k < tm->n_pauses; k++) {
-			if (tm->pauses[k].to_ns > floor_ns) {
-				floor_ns = tm->pauses[k].to_ns;
-			}
-		}
-		d = (now_s - at_s) * NS_PER_S;
-		if (pos - d < floor_ns) {
-			d = pos - floor_ns;
-		}
-		if (d <= 0) {
-			continue;
-		}
-		json_object_object_add(st, "pos_ns",
-		    json_object_new_int64(pos - d));
-		json_object_object_add(st, "wall",
-		    json_object_new_int64(wall - (d + NS_PER_S / 2) / NS_PER_S));
-		json_object_object_add(st, "mono_ns",
-		    json_object_new_int64(mono - d));
-		json_object_object_add(st, "boot_ns",
-		    json_object_new_int64(boot - d));
-	}
-}
-
 /* Builds and appends the records of one action. Returns 1 when records
  * are in flight (op_done follows), 0 when there was nothing to journal,
  * or a negative errno (logged). */
@@ -547,9 +499,12 @@ act(struct session *s, struct op *op, enum session_action action,
 	tr = &view->tracker;
 	switch (action) {
 	case SESSION_ACTION_PAUSE:
-		r = tracker_prepare_pause_all(tr, &now, &type, &payload, &e);
+		/* an idle pause is back-dated to at_s (the tracker clamps
+		 * each timer to its last resume or start) */
+		r = tracker_prepare_pause_all(tr, reason_of(op->kind),
+		    at_s < now.wall_utc_s ? at_s : 0, &now, &type, &payload,
+		    &e);
 		if (r == 0 && payload) {
-			back_date(tr, payload, now.wall_utc_s, at_s);
 			op->payload = json_object_get(payload);
 			r = op_append(op, type, payload);
 		}
@@ -569,44 +524,57 @@ act(struct session *s, struct op *op, enum session_action action,
 		break;
 	}
 	case SESSION_ACTION_RESUME: {
-		struct paused_set *ps = &s->paused[op->kind];
+		struct episode *ep = &s->episode[op->kind];
+		enum tracker_pause_reason why = reason_of(op->kind);
+		uint64_t seq = ep->known ? ep->seq : last_pause_seq(tr, why);
+		CLEANUP_FREE char (*keys)[TARGET_STR_MAX] = NULL;
+		size_t n = 0;
 
-		for (size_t i = 0; i < ps->n && r == 0; i++) {
-			struct tracker_timer *tm =
-			    tracker_find(tr, ps->v[i].key);
+		/* only the timers that this event's last pause record paused
+		 * and that are still paused for this reason: one the user
+		 * resumed (and perhaps paused again) has another reason now.
+		 * Keys first: the view is rebuilt by each append. */
+		keys = calloc(tr->n_timers + 1, sizeof(*keys));
+		if (!keys) {
+			r = -ENOMEM;
+			break;
+		}
+		for (size_t i = 0; seq != 0 && i < tr->n_timers; i++) {
+			const struct tracker_timer *tm = tr->timers[i];
 
-			/* only what our pause paused and nobody touched */
-			log_debug("session: resume '%s'? %s, last used %" PRIu64
-			    ", paused by us at %" PRIu64, ps->v[i].key,
-			    !tm ? "gone" : tm->state == TRACKER_PAUSED ?
-			    "paused" : "running", tm ? tm->last_used : 0,
-			    ps->v[i].seq);
-			if (!tm || tm->state != TRACKER_PAUSED ||
-			    tm->last_used != ps->v[i].seq) {
-				continue;
+			log_debug("session: resume '%s'? %s, reason %s, "
+			    "paused by record %" PRIu64 ", want %" PRIu64,
+			    tm->key, tm->state == TRACKER_PAUSED ? "paused" :
+			    "running", tracker_pause_reason_to_string(
+			    tm->pause_reason) ?: "none", tm->paused_seq, seq);
+			if (tm->state == TRACKER_PAUSED &&
+			    tm->pause_reason == why && tm->paused_seq == seq) {
+				snprintf(keys[n++], TARGET_STR_MAX, "%s",
+				    tm->key);
 			}
+		}
+		for (size_t i = 0; i < n && r == 0; i++) {
 			view = daemon_state_view(d, &e);
 			if (!view) {
 				r = -ENOMEM;
 				break;
 			}
 			tr = &view->tracker; /* the resumes before count */
-			r = tracker_prepare_resume(tr, ps->v[i].key, &now,
-			    &type, &payload, &e);
+			r = tracker_prepare_resume(tr, keys[i], &now, &type,
+			    &payload, &e);
 			if (r == 0 && payload) {
 				r = op_append(op, type, payload);
 			}
 			json_object_put(payload);
 			payload = NULL;
 			if (r < 0 && e.msg[0]) {
-				log_warning("cannot resume '%s': %s",
-				    ps->v[i].key, e.msg);
+				log_warning("cannot resume '%s': %s", keys[i],
+				    e.msg);
 				r = 0; /* the others still resume */
 			}
 		}
-		free(ps->v);
-		ps->v = NULL;
-		ps->n = 0;
+		ep->known = true;
+		ep->seq = 0;
 		op->kind = PAUSE_NONE;
 		break;
 	}
@@ -869,9 +837,6 @@ session_free(struct session *s)
 		s->waiters = w->next;
 		json_object_put(w->result);
 		free(w);
-	}
-	for (int i = 0; i < PAUSE_KIND_COUNT; i++) {
-		free(s->paused[i].v);
 	}
 	free(s);
 }

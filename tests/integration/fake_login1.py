@@ -35,6 +35,10 @@ stdout for each (the first line it prints is "ready"):
   wait-taken N MS         -> "taken N" once N locks were handed out, or
                           "timeout K" after MS milliseconds
   wait-closed N MS        -> "closed N" / "timeout K" likewise for closes
+  getall-count            -> "getall N": how often the current session's
+                          properties were read with GetAll (a daemon
+                          that reads them again after a restart follows
+                          the session from then on)
   freeze MS               -> ok, then the fake stops answering anything
                           for MS milliseconds (a hung logind)
   quit                    -> ok, then exit
@@ -83,6 +87,7 @@ class PropsObject(dbus.service.Object):
 
     @dbus.service.method(PROPS, in_signature="s", out_signature="a{sv}")
     def GetAll(self, iface):
+        self.getall_calls = getattr(self, "getall_calls", 0) + 1
         if iface != self.iface:
             return dbus.Dictionary({}, signature="sv")
         return dbus.Dictionary(self.props, signature="sv")
@@ -259,6 +264,10 @@ class Fake:
                 return
             elif cmd in ("wait-taken", "wait-closed"):
                 self.wait(cmd[5:], int(rest[0]), int(rest[1]))
+                return
+            elif cmd == "getall-count":
+                self.reply("getall %d" % getattr(self.current_session(),
+                                                 "getall_calls", 0))
                 return
             elif cmd == "freeze":
                 ms = int(rest[0])

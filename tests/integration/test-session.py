@@ -141,6 +141,22 @@ def timer_state(s, key="ticket:54321"):
     return None, None
 
 
+def status_timer(s, key):
+    """The status object of one timer, or {}."""
+    rc, out, _ = s.env.ctl("status")
+    if rc != 0 or not isinstance(out, dict):
+        return {}
+    for t in out.get("timers", []):
+        if t.get("target") == key:
+            return t
+    return {}
+
+
+def getall_count(bus):
+    line = bus.cmd("getall-count") or ""
+    return int(line.split()[1]) if line.startswith("getall ") else -1
+
+
 def reload(s, extra):
     s.env.write_config(submitlib.config_text(s.cw, extra))
     n = s.env.log_text().count("configuration reloaded")
@@ -227,10 +243,9 @@ def case_lock(bus, s, cw):
 
 
 def case_idle(bus, s, cw):
-    """on_idle = pause after 10m, back-dated towards IdleSinceHint: to
-    when idleness began, or to the timer's last stamp (its start, last
-    change or heartbeat) if that is later, since a record may not go
-    back past it."""
+    """on_idle = pause after 10m, back-dated to IdleSinceHint exactly:
+    past the timer's last stamp (its start here), which the tracker used
+    to refuse; the stamp itself stays the reading of now."""
     T.ok(reload(s, "[session]\non_idle = pause after 10m\n"),
          "idle: config reloaded with on_idle = pause after 10m")
     T.eq(s.env.ctl("cancel", "54321", "--yes")[0], 0,
@@ -249,26 +264,100 @@ def case_idle(bus, s, cw):
          "idle: IdleHint true, idle since 11 minutes ago")
     got = s.env.wait_for(lambda: new_records(s, seq0), timeout=10)
     ok = (names(got) == ["TIMER_PAUSED"])
-    wall = got[0]["payload"]["pause"][0]["stamp"]["wall"] if ok else None
-    T.ok(ok and abs(wall - t0) <= 1,
-         "idle: the pause is back-dated past 'now' to the timer's last "
-         "stamp (stamp %s, start stamp %s, now %d)" % (wall, t0,
-                                                        int(time.time())),
-         names(got))
+    item = got[0]["payload"]["pause"][0] if ok else {}
+    stamp = item.get("stamp", {})
+    want = stamp.get("pos_ns", 0) - (stamp.get("wall", 0) - since) * 10**9
+    T.ok(ok and item.get("paused_since_ns") == want and
+         item.get("reason") == "idle",
+         "idle: the pause begins exactly at IdleSinceHint: "
+         "paused_since_ns %s = stamp pos_ns - (stamp wall - %d) s = %s"
+         % (item.get("paused_since_ns"), since, want), got)
+    # the start stamp was at position 1800 s; the pause reaches ~660 s
+    # before now, far past it (the old limit)
+    T.ok(ok and want < (1800 - 600) * 10**9 and stamp.get("wall", 0) >= t0,
+         "idle: back-dated past the timer's last stamp (pause at %.3f s, "
+         "start stamp at 1800 s)" % (want / 1e9))
+    tm = status_timer(s, "ticket:54321")
+    T.ok(tm.get("state") == "paused" and tm.get("pause_reason") == "idle"
+         and tm.get("worked_s") == want // 10**9,
+         "idle: status shows paused (idle) with worked_s %s = %d, frozen "
+         "at the back-dated pause" % (tm.get("worked_s"), want // 10**9),
+         tm)
     seq1 = last_seq(s)
     T.eq(bus.cmd("idle 0"), "ok", "active: IdleHint false")
     got = s.env.wait_for(lambda: names(new_records(s, seq1)), timeout=10)
     T.ok(got == ["TIMER_RESUMED"], "active: the idle pause is undone",
          (got, s.env.log_text()[-3000:]))
-    st, worked = timer_state(s)
-    T.ok(st == "running" and worked is not None and
-         30 * 60 <= worked <= 30 * 60 + 2,
+    tm = status_timer(s, "ticket:54321")
+    worked = tm.get("worked_s")
+    T.ok(tm.get("state") == "running" and tm.get("pause_reason") is None
+         and worked is not None and
+         want // 10**9 <= worked <= want // 10**9 + 2,
          "idle: the idle stretch does not count (worked %ss, want "
-         "1800..1802)" % worked)
+         "%d..%d)" % (worked, want // 10**9, want // 10**9 + 2))
     # the reply journal replays: a restart reads every record back
     T.eq(s.stop(), 0, "idle: restart (exit 0)")
     T.ok(s.start(), "idle: the journal with the back-dated pause replays",
          s.env.log_text()[-1500:])
+    tm = status_timer(s, "ticket:54321")
+    T.ok(tm.get("state") == "running" and worked is not None and
+         worked <= tm.get("worked_s", -1) <= worked + 5,
+         "idle: after the replay the time is the same (worked %s)"
+         % tm.get("worked_s"))
+
+
+def case_lock_restart(bus, s, cw):
+    """on_lock = pause with a daemon restart between the lock and the
+    unlock: the pause reason is journaled, so the unlock after the restart
+    resumes exactly the timer the lock paused, not one the user paused."""
+    T.ok(reload(s, "[session]\non_lock = pause\n"),
+         "lock-restart: config reloaded with on_lock = pause")
+    T.eq(s.env.ctl("start", "54322")[0], 0,
+         "lock-restart: ticket:54322 starts")
+    T.eq(status_timer(s, "ticket:54321").get("pause_reason"),
+         "concurrency", "lock-restart: ticket:54321 paused (concurrency)")
+    T.eq(s.env.ctl("pause", "54322")[0], 0,
+         "lock-restart: the user pauses ticket:54322")
+    T.eq(s.env.ctl("resume", "54321")[0], 0,
+         "lock-restart: the user resumes ticket:54321")
+    seq0 = last_seq(s)
+    T.eq(bus.cmd("lock 1"), "ok", "lock-restart: LockedHint true")
+    got = s.env.wait_for(lambda: new_records(s, seq0), timeout=10)
+    items = (got[0]["payload"].get("pause", [])
+             if names(got) == ["TIMER_PAUSED"] else [])
+    T.ok([(i.get("target"), i.get("reason")) for i in items] ==
+         [("ticket:54321", "lock")],
+         "lock-restart: one TIMER_PAUSED record, ticket:54321 for 'lock'",
+         got)
+    a, b = status_timer(s, "ticket:54321"), status_timer(s, "ticket:54322")
+    T.ok((a.get("state"), a.get("pause_reason"), b.get("state"),
+          b.get("pause_reason")) == ("paused", "lock", "paused", "user"),
+         "lock-restart: status shows paused (lock) and paused (user)",
+         (a, b))
+    n_get = getall_count(bus)
+    T.eq(s.stop(), 0, "lock-restart: a plain SIGTERM while locked exits 0")
+    T.ok(s.start(), "lock-restart: cwtimed starts again",
+         s.env.log_text()[-1500:])
+    T.ok(s.env.wait_for(lambda: getall_count(bus) > n_get, timeout=10),
+         "lock-restart: the new daemon has read the session (still "
+         "locked)")
+    a = status_timer(s, "ticket:54321")
+    T.ok((a.get("state"), a.get("pause_reason")) == ("paused", "lock"),
+         "lock-restart: the pause reason survived the restart", a)
+    seq1 = last_seq(s)
+    T.eq(bus.cmd("lock 0"), "ok", "lock-restart: LockedHint false")
+    got = s.env.wait_for(lambda: new_records(s, seq1), timeout=10)
+    T.ok(names(got) == ["TIMER_RESUMED"] and
+         got[0]["payload"].get("target") == "ticket:54321",
+         "lock-restart: the unlock after the restart resumes ticket:54321 "
+         "(one TIMER_RESUMED)", (got, s.env.log_text()[-2000:]))
+    a, b = status_timer(s, "ticket:54321"), status_timer(s, "ticket:54322")
+    T.ok((a.get("state"), a.get("pause_reason"), b.get("state"),
+          b.get("pause_reason")) == ("running", None, "paused", "user"),
+         "lock-restart: ticket:54322, paused by the user, stays paused",
+         (a, b))
+    T.eq(s.env.ctl("cancel", "54322", "--yes")[0], 0,
+         "lock-restart: ticket:54322 is cancelled")
 
 
 def case_sleep_stop(bus, s, cw):
@@ -411,7 +500,8 @@ def main():
         T.ok(inh and inh[0]["what"] == "sleep:shutdown" and
              inh[0]["mode"] == "delay", "the lock is sleep:shutdown, delay",
              inh)
-        for fn in (case_sleep, case_lock, case_idle, case_sleep_stop,
+        for fn in (case_sleep, case_lock, case_idle, case_lock_restart,
+                   case_sleep_stop,
                    case_stop_submit, case_restart, case_logout,
                    case_shutdown):
             fn(bus, s, cw)

@@ -57,16 +57,15 @@ plain(int64_t dt)
 	return at(W0 + dt, 1000 + dt, 1000 + dt, "boot-a");
 }
 
-#define MAX_RECS 256
-
 struct fx {
 	struct state st;
 	struct rules_config cfg;
 	uint64_t seq;
-	/* every committed record, replayed in teardown */
-	json_object *recs[MAX_RECS];
-	uint16_t types[MAX_RECS];
-	size_t n_recs;
+	/* every committed record, replayed in teardown (grows: the many
+	 * pauses test commits 10,000 records) */
+	json_object **recs;
+	uint16_t *types;
+	size_t n_recs, cap_recs;
 };
 
 static int
@@ -115,6 +114,8 @@ teardown(void **state)
 	free(replayed);
 	state_fini(&r.st);
 	state_fini(&f->st);
+	free(f->recs);
+	free(f->types);
 	free(f);
 	return bad ? -1 : 0;
 }
@@ -136,7 +137,13 @@ commit(struct fx *f, uint16_t type, json_object *payload)
 	if (r != 0) {
 		fail_msg("apply %s failed: %s", records_type_name(type), e.msg);
 	}
-	assert_true(f->n_recs < MAX_RECS);
+	if (f->n_recs == f->cap_recs) {
+		f->cap_recs = f->cap_recs ? f->cap_recs * 2 : 256;
+		f->recs = realloc(f->recs, f->cap_recs * sizeof(*f->recs));
+		f->types = realloc(f->types, f->cap_recs * sizeof(*f->types));
+		assert_non_null(f->recs);
+		assert_non_null(f->types);
+	}
 	assert_int_equal(f->seq, f->n_recs + 1);
 	f->types[f->n_recs] = type;
 	f->recs[f->n_recs++] = json_object_get(back);
@@ -971,8 +978,9 @@ test_pause_all(void **state)
 	f->cfg.concurrency = RULES_CONCURRENCY_PARALLEL;
 	do_start(f, "ticket:1", plain(0));
 	do_start(f, "ticket:2", plain(60));
-	assert_int_equal(
-	    tracker_prepare_pause_all(&f->st.tracker, &n, &type, &p, NULL), 0);
+	assert_int_equal(tracker_prepare_pause_all(&f->st.tracker,
+			     TRACKER_REASON_SLEEP, 0, &n, &type, &p, NULL),
+	    0);
 	assert_int_equal(type, JOURNAL_REC_TIMER_PAUSED);
 	json_object_put(commit(f, type, p));
 	assert_int_equal(
@@ -983,8 +991,9 @@ test_pause_all(void **state)
 			     tracker_find(&f->st.tracker, "ticket:2"), &n),
 	    240 * S);
 	p = NULL;
-	assert_int_equal(
-	    tracker_prepare_pause_all(&f->st.tracker, &n, &type, &p, NULL), 0);
+	assert_int_equal(tracker_prepare_pause_all(&f->st.tracker,
+			     TRACKER_REASON_SLEEP, 0, &n, &type, &p, NULL),
+	    0);
 	assert_null(p);
 }
 
@@ -1022,8 +1031,8 @@ test_status_json(void **state)
 	    json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN),
 	    "{\"focus\":\"ticket:19\",\"timers\":[{\"target\":"
 	    "\"ticket:19\",\"state\":\"running\",\"start\":1795165200,"
-	    "\"worked_s\":500,\"focus\":true,\"flags\":[],"
-	    "\"fields\":{}}]}");
+	    "\"worked_s\":500,\"pause_reason\":null,\"focus\":true,"
+	    "\"flags\":[],\"fields\":{}}]}");
 	json_object_put(st);
 	st = tracker_status_json(&f->st.tracker, &n, "ticket:20");
 	assert_string_equal(
@@ -1032,11 +1041,394 @@ test_status_json(void **state)
 	json_object_put(st);
 }
 
+
+/* ---- pause reasons (#4), many pauses (#4), back-dated pauses (#8) ---- */
+
+static const char *
+status_reason(struct fx *f, const char *key, struct now n)
+{
+	static char buf[64];
+	json_object *st = tracker_status_json(&f->st.tracker, &n, key), *a, *v;
+
+	assert_true(json_object_object_get_ex(st, "timers", &a));
+	assert_int_equal(json_object_array_length(a), 1);
+	assert_true(json_object_object_get_ex(
+	    json_object_array_get_idx(a, 0), "pause_reason", &v));
+	snprintf(buf, sizeof(buf), "%s",
+	    v ? json_object_get_string(v) : "(null)");
+	json_object_put(st);
+	return buf;
+}
+
+/* Commits a pause --all with reason, back-dated to at_s (0: now). */
+static json_object *
+do_pause_all(struct fx *f, enum tracker_pause_reason why, int64_t at_s,
+    struct now n)
+{
+	json_object *p = NULL;
+	struct errbuf e = {0};
+	uint16_t type = 0;
+
+	if (tracker_prepare_pause_all(
+		&f->st.tracker, why, at_s, &n, &type, &p, &e) < 0) {
+		fail_msg("pause --all: %s", e.msg);
+	}
+	assert_non_null(p);
+	assert_int_equal(type, JOURNAL_REC_TIMER_PAUSED);
+	return commit(f, type, p);
+}
+
+/* Every way a timer pauses journals why; status shows it while paused;
+ * the reason survives replay (teardown) and the checkpoint. */
+static void
+test_pause_reasons(void **state)
+{
+	struct fx *f = *state;
+	struct tracker_start_args sw = {.target = "ticket:3"};
+	json_object *p = NULL, *o, *snapshot;
+	struct tracker tr2;
+	struct errbuf e = {0};
+	uint16_t type;
+	struct now n = plain(500);
+
+	do_start(f, "ticket:1", plain(0));
+	assert_string_equal(status_reason(f, "ticket:1", n), "(null)");
+	do_simple(f, tracker_prepare_pause, "1", plain(100));
+	assert_string_equal(status_reason(f, "ticket:1", n), "user");
+	do_simple(f, tracker_prepare_resume, "1", plain(110));
+	assert_string_equal(status_reason(f, "ticket:1", n), "(null)");
+	/* concurrency single: starting ticket:2 pauses ticket:1 */
+	do_start(f, "ticket:2", plain(120));
+	assert_string_equal(status_reason(f, "ticket:1", n), "concurrency");
+	assert_int_equal(tracker_find(&f->st.tracker, "ticket:1")->paused_seq,
+	    4);
+	/* switch: pauses the focused ticket:2 */
+	assert_int_equal(
+	    tracker_prepare_switch(&f->st.tracker, &sw, &n, &type, &p, &e), 0);
+	json_object_put(commit(f, type, p));
+	assert_string_equal(status_reason(f, "ticket:2", n), "switch");
+	/* a session pause */
+	json_object_put(do_pause_all(f, TRACKER_REASON_LOCK, 0, plain(600)));
+	assert_string_equal(status_reason(f, "ticket:3", n), "lock");
+	assert_int_equal(tracker_find(&f->st.tracker, "ticket:3")->paused_seq,
+	    6);
+	/* the others keep theirs */
+	assert_string_equal(status_reason(f, "ticket:1", n), "concurrency");
+	assert_string_equal(status_reason(f, "ticket:2", n), "switch");
+	/* checkpoint round trip keeps reason and seq */
+	snapshot = tracker_snapshot(&f->st.tracker);
+	tracker_init(&tr2);
+	assert_int_equal(tracker_restore(&tr2, snapshot, &e), 0);
+	assert_int_equal(tracker_find(&tr2, "ticket:3")->pause_reason,
+	    TRACKER_REASON_LOCK);
+	assert_int_equal(tracker_find(&tr2, "ticket:3")->paused_seq, 6);
+	assert_int_equal(tracker_find(&tr2, "ticket:2")->pause_reason,
+	    TRACKER_REASON_SWITCH);
+	tracker_fini(&tr2);
+	json_object_put(snapshot);
+	/* names */
+	assert_null(tracker_pause_reason_to_string(TRACKER_REASON_NONE));
+	assert_int_equal(tracker_pause_reason_from_string("idle"),
+	    TRACKER_REASON_IDLE);
+	assert_int_equal(tracker_pause_reason_from_string("manual"),
+	    TRACKER_REASON_INVALID);
+	/* the user's pause record as journaled */
+	do_simple(f, tracker_prepare_resume, "1", plain(700));
+	n = plain(800);
+	assert_int_equal(
+	    tracker_prepare_pause(&f->st.tracker, "1", &n, &type, &p, &e), 0);
+	assert_true(json_object_object_get_ex(p, "reason", &o));
+	assert_string_equal(json_object_get_string(o), "user");
+	json_object_put(commit(f, type, p));
+	assert_string_equal(status_reason(f, "ticket:1", n), "user");
+}
+
+/* A TIMER_PAUSED record in the old format (no "reason") replays: the
+ * timer is paused, its reason null. An unknown reason is corrupt and
+ * changes nothing. */
+static void
+test_pause_reason_old_record(void **state)
+{
+	struct fx *f = *state;
+	struct tracker_timer *tm;
+	json_object *old, *bad;
+	struct errbuf e = {0};
+	char *before, *after;
+
+	do_start(f, "ticket:4", plain(0));
+	bad = json_tokener_parse(
+	    "{\"target\":\"ticket:4\",\"reason\":\"coffee\",\"stamp\":"
+	    "{\"wall\":1795165260,\"mono_ns\":1060000000000,"
+	    "\"boot_ns\":1060000000000,\"boot_id\":\"boot-a\","
+	    "\"pos_ns\":60000000000,\"gap_ns\":0,\"step\":false,"
+	    "\"reboot\":false}}");
+	before = snap(f);
+	assert_int_equal(
+	    state_apply(&f->st, JOURNAL_REC_TIMER_PAUSED, 2, bad, &e), -EBADMSG);
+	after = snap(f);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	json_object_put(bad);
+	/* what cwtimed wrote before pause reasons existed */
+	old = json_tokener_parse(
+	    "{\"target\":\"ticket:4\",\"stamp\":"
+	    "{\"wall\":1795165260,\"mono_ns\":1060000000000,"
+	    "\"boot_ns\":1060000000000,\"boot_id\":\"boot-a\","
+	    "\"pos_ns\":60000000000,\"gap_ns\":0,\"step\":false,"
+	    "\"reboot\":false}}");
+	json_object_put(commit(f, JOURNAL_REC_TIMER_PAUSED, old));
+	tm = tracker_find(&f->st.tracker, "ticket:4");
+	assert_int_equal(tm->state, TRACKER_PAUSED);
+	assert_int_equal(tm->pause_reason, TRACKER_REASON_NONE);
+	assert_int_equal(tm->paused_since_ns, 60 * S);
+	assert_string_equal(status_reason(f, "ticket:4", plain(90)), "(null)");
+	assert_int_equal(tracker_timer_worked_ns(tm, &(struct now){0}), 60 * S);
+}
+
+/* 5,000 pauses of 5 s between runs of 10 s (the old limit was 1,024):
+ * nothing fails, the deduction is exact. Run 0 is [0,10], pause k is
+ * [15k+10, 15k+15], the stop at 75010: worked 5001 x 10 s = 50010 s,
+ * deducted 5000 x 5 s = 25000 s. */
+static void
+test_many_pauses(void **state)
+{
+	struct fx *f = *state;
+	struct tracker_stop_args a = {0};
+	struct tracker_timer *tm;
+	json_object *stop, *e, *v;
+
+	do_start(f, "ticket:5", plain(0));
+	for (int64_t k = 0; k < 5000; k++) {
+		do_simple(f, tracker_prepare_pause, "5", plain(15 * k + 10));
+		do_simple(f, tracker_prepare_resume, "5", plain(15 * k + 15));
+	}
+	tm = tracker_find(&f->st.tracker, "ticket:5");
+	assert_int_equal(tm->n_pauses, 5000);
+	assert_int_equal(tm->pauses[4999].from_ns, 74995 * S);
+	assert_int_equal(tm->pauses[4999].to_ns, 75000 * S);
+	assert_int_equal(
+	    tracker_timer_worked_ns(tm, &(struct now){0}), 50000 * S);
+	stop = do_stop(f, &a, plain(75010));
+	e = entry_at(stop, 0, 0);
+	assert_true(json_object_object_get_ex(e, "deduct_s", &v));
+	assert_int_equal(json_object_get_int64(v), 25000);
+	assert_true(json_object_object_get_ex(e, "billed_s", &v));
+	assert_int_equal(json_object_get_int64(v), 50010);
+	assert_string_equal(
+	    body_field(e, "timeEnd"), "\"2026-11-21T05:50:10Z\"");
+	assert_string_equal(body_field(e, "hoursDeduct"), "6.944444");
+	assert_string_equal(body_field(e, "actualHours"), "13.891667");
+	json_object_put(stop);
+}
+
+/* An idle pause back-dated 10 minutes, across two heartbeats (the
+ * anchor): the stamp stays at now, the pause begins 600 s earlier. */
+static void
+test_backdate_ten_minutes(void **state)
+{
+	struct fx *f = *state;
+	struct tracker_stop_args a = {0};
+	struct tracker_timer *tm;
+	json_object *rec, *one, *v, *p = NULL, *stop;
+	uint16_t type;
+	struct now hb = plain(3300);
+
+	do_start(f, "ticket:6", plain(0));
+	assert_int_equal(
+	    tracker_prepare_heartbeat(&f->st.tracker, &hb, &type, &p, NULL), 0);
+	json_object_put(commit(f, type, p));
+	/* idle since 09:50 (+3000 s), noticed at 10:00 (+3600 s) */
+	rec = do_pause_all(f, TRACKER_REASON_IDLE, W0 + 3000, plain(3600));
+	one = json_object_array_get_idx(
+	    json_object_object_get(rec, "pause"), 0);
+	assert_true(json_object_object_get_ex(one, "paused_since_ns", &v));
+	assert_int_equal(json_object_get_int64(v), 3000 * S);
+	assert_true(json_object_object_get_ex(one, "reason", &v));
+	assert_string_equal(json_object_get_string(v), "idle");
+	/* the stamp itself is the exact reading of now */
+	v = json_object_object_get(one, "stamp");
+	assert_int_equal(
+	    json_object_get_int64(json_object_object_get(v, "pos_ns")),
+	    3600 * S);
+	assert_int_equal(
+	    json_object_get_int64(json_object_object_get(v, "mono_ns")),
+	    4600 * S);
+	json_object_put(rec);
+	tm = tracker_find(&f->st.tracker, "ticket:6");
+	assert_int_equal(tm->paused_since_ns, 3000 * S);
+	assert_int_equal(tm->anchor.pos_ns, 3600 * S);
+	assert_int_equal(tracker_timer_worked_ns(tm, &hb), 3000 * S);
+	assert_string_equal(status_reason(f, "ticket:6", plain(3700)), "idle");
+	/* active again at +4000: the pause [3000, 4000] is kept */
+	do_simple(f, tracker_prepare_resume, "6", plain(4000));
+	assert_int_equal(tm->n_pauses, 1);
+	assert_int_equal(tm->pauses[0].from_ns, 3000 * S);
+	assert_int_equal(tm->pauses[0].to_ns, 4000 * S);
+	assert_int_equal(tm->run_since_ns, 4000 * S);
+	hb = plain(4600);
+	assert_int_equal(tracker_timer_worked_ns(tm, &hb), 3600 * S);
+	stop = do_stop(f, &a, plain(4600));
+	assert_string_equal(body_field(entry_at(stop, 0, 0), "hoursDeduct"),
+	    "0.277778");
+	assert_string_equal(body_field(entry_at(stop, 0, 0), "actualHours"),
+	    "1.00");
+	json_object_put(stop);
+}
+
+/* The floor is the last resume: back-dated to exactly it is kept; one
+ * second before it is clamped to it by prepare (a pause never reaches
+ * into time already paused); a record one ns before it is corrupt. */
+static void
+test_backdate_floor(void **state)
+{
+	struct fx *f = *state;
+	struct tracker_timer *tm;
+	json_object *rec, *one, *v, *bad;
+	struct errbuf e = {0};
+	json_object *p = NULL;
+	uint16_t type;
+	struct now n = plain(5000);
+	char *before, *after;
+
+	do_start(f, "ticket:7", plain(0));
+	do_simple(f, tracker_prepare_pause, "7", plain(1000));
+	do_simple(f, tracker_prepare_resume, "7", plain(2000));
+	tm = tracker_find(&f->st.tracker, "ticket:7");
+	assert_int_equal(tm->run_since_ns, 2000 * S);
+	/* exactly to the last resume: the running segment had no time */
+	rec = do_pause_all(f, TRACKER_REASON_IDLE, W0 + 2000, plain(2600));
+	one = json_object_array_get_idx(
+	    json_object_object_get(rec, "pause"), 0);
+	assert_true(json_object_object_get_ex(one, "paused_since_ns", &v));
+	assert_int_equal(json_object_get_int64(v), 2000 * S);
+	json_object_put(rec);
+	assert_int_equal(tracker_timer_worked_ns(tm, &n), 1000 * S);
+	do_simple(f, tracker_prepare_resume, "7", plain(3000));
+	/* [1000,2000] and [2000,3000]: touching, both kept */
+	assert_int_equal(tm->n_pauses, 2);
+	assert_int_equal(tm->pauses[1].from_ns, 2000 * S);
+	/* one second before the last resume (3000): clamped to 3000 */
+	rec = do_pause_all(f, TRACKER_REASON_IDLE, W0 + 2999, plain(3500));
+	one = json_object_array_get_idx(
+	    json_object_object_get(rec, "pause"), 0);
+	assert_true(json_object_object_get_ex(one, "paused_since_ns", &v));
+	assert_int_equal(json_object_get_int64(v), 3000 * S);
+	json_object_put(rec);
+	assert_int_equal(tm->paused_since_ns, 3000 * S);
+	assert_int_equal(tracker_timer_worked_ns(tm, &n), 1000 * S);
+	/* a record that starts the pause 1 ns before the resume is refused
+	 * and changes nothing */
+	do_simple(f, tracker_prepare_resume, "7", plain(4000));
+	before = snap(f);
+	bad = json_tokener_parse(
+	    "{\"pause\":[{\"target\":\"ticket:7\",\"reason\":\"idle\","
+	    "\"paused_since_ns\":3999999999999,\"stamp\":"
+	    "{\"wall\":1795169400,\"mono_ns\":5200000000000,"
+	    "\"boot_ns\":5200000000000,\"boot_id\":\"boot-a\","
+	    "\"pos_ns\":4200000000000,\"gap_ns\":0,\"step\":false,"
+	    "\"reboot\":false}}]}");
+	assert_int_equal(
+	    state_apply(&f->st, JOURNAL_REC_TIMER_PAUSED, 99, bad, &e),
+	    -EBADMSG);
+	json_object_put(bad);
+	/* and one after the stamp (in the future of the record) too */
+	bad = json_tokener_parse(
+	    "{\"pause\":[{\"target\":\"ticket:7\",\"reason\":\"idle\","
+	    "\"paused_since_ns\":4200000000001,\"stamp\":"
+	    "{\"wall\":1795169400,\"mono_ns\":5200000000000,"
+	    "\"boot_ns\":5200000000000,\"boot_id\":\"boot-a\","
+	    "\"pos_ns\":4200000000000,\"gap_ns\":0,\"step\":false,"
+	    "\"reboot\":false}}]}");
+	assert_int_equal(
+	    state_apply(&f->st, JOURNAL_REC_TIMER_PAUSED, 99, bad, &e),
+	    -EBADMSG);
+	json_object_put(bad);
+	after = snap(f);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	/* a pause in the future is refused by prepare */
+	n = plain(4200);
+	assert_int_equal(tracker_prepare_pause_all(&f->st.tracker,
+			     TRACKER_REASON_IDLE, W0 + 4201, &n, &type, &p, &e),
+	    -EINVAL);
+	assert_int_equal(e.code, ERR_TIME_IN_FUTURE);
+	assert_null(p);
+	/* a new timer's floor is its start (position 0): back-dated to
+	 * before it started, the pause begins at the start */
+	do_simple(f, tracker_prepare_pause, "7", plain(4200));
+	do_start(f, "ticket:8", plain(4300));
+	rec = do_pause_all(f, TRACKER_REASON_IDLE, W0 + 4000, plain(4400));
+	json_object_put(rec);
+	assert_int_equal(
+	    tracker_find(&f->st.tracker, "ticket:8")->paused_since_ns, 0);
+	assert_int_equal(tracker_timer_worked_ns(
+			     tracker_find(&f->st.tracker, "ticket:8"), &n),
+	    0);
+}
+
+/* A suspend gap inside the back-dated stretch is folded into the pause:
+ * start at 0, suspended 700..1000 (BOOTTIME - MONOTONIC = 300 s seen at
+ * +1000). Back-dated to 800 the gap is cut at 800 (worked 700); to 400
+ * it is dropped (worked 400). Nothing is excluded twice. */
+static void
+test_backdate_over_suspend(void **state)
+{
+	struct fx *f = *state;
+	struct tracker_timer *tm;
+	struct now n1 = at(W0 + 1000, 1000 + 700, 1000 + 1000, "boot-a");
+	struct now n2 = at(W0 + 1000, 4000 + 700, 4000 + 1000, "boot-a");
+	struct now later = at(W0 + 5000, 4700 + 4000, 5000 + 4000, "boot-a");
+	struct tracker_stop_args a = {0};
+	json_object *stop;
+
+	do_start(f, "ticket:9", plain(0));
+	json_object_put(do_pause_all(f, TRACKER_REASON_IDLE, W0 + 800, n1));
+	tm = tracker_find(&f->st.tracker, "ticket:9");
+	assert_int_equal(tm->n_pauses, 1);
+	assert_int_equal(tm->pauses[0].from_ns, 700 * S);
+	assert_int_equal(tm->pauses[0].to_ns, 800 * S);
+	assert_int_equal(tm->paused_since_ns, 800 * S);
+	assert_int_equal(tracker_timer_worked_ns(tm, &n1), 700 * S);
+	/* the entry ends where the work ended (the trailing pause and
+	 * the cut gap just end it earlier) */
+	stop = do_stop(f, &a, n1);
+	assert_string_equal(body_field(entry_at(stop, 0, 0), "timeEnd"),
+	    "\"2026-11-20T09:11:40Z\"");
+	assert_string_equal(body_field(entry_at(stop, 0, 0), "actualHours"),
+	    "0.194444");
+	json_object_put(stop);
+
+	/* the same on a fresh timer (boot clocks at 4000 s at its start) */
+	do_start(f, "ticket:10", at(W0, 4000, 4000, "boot-a"));
+	json_object_put(do_pause_all(f, TRACKER_REASON_IDLE, W0 + 400, n2));
+	tm = tracker_find(&f->st.tracker, "ticket:10");
+	assert_int_equal(tm->n_pauses, 0);
+	assert_int_equal(tm->paused_since_ns, 400 * S);
+	assert_int_equal(tracker_timer_worked_ns(tm, &later), 400 * S);
+	do_simple(f, tracker_prepare_resume, "10", later);
+	assert_int_equal(tm->n_pauses, 1);
+	assert_int_equal(tm->pauses[0].from_ns, 400 * S);
+	assert_int_equal(tm->pauses[0].to_ns, 5000 * S);
+	assert_int_equal(tm->run_since_ns, 5000 * S);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_status_json, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pause_reasons, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_pause_reason_old_record, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_many_pauses, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_backdate_ten_minutes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_backdate_floor, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_backdate_over_suspend, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_summary, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_reboot_while_paused, setup, teardown),
