@@ -353,3 +353,15 @@ check_PROGRAMS += tests/unit/test-stateview
 TESTS += tests/unit/test-stateview
 tests_unit_test_stateview_CFLAGS = $(CWT_TEST_CFLAGS)
 tests_unit_test_stateview_LDADD = $(CWT_TEST_LIBS)
+# The journal's fast JSON path against json_tokener (src/common/jsonparse.c).
+check_PROGRAMS += tests/unit/test-jsonparse
+TESTS += tests/unit/test-jsonparse
+tests_unit_test_jsonparse_CFLAGS = $(CWT_TEST_CFLAGS)
+tests_unit_test_jsonparse_LDADD = libcwtcommon.a $(JSONC_LIBS) $(CMOCKA_LIBS)
+# The fast JSON path against json_tokener on arbitrary bytes.
+CWT_FUZZ_TARGETS += tests/fuzz/fuzz-jsonparse
+tests_fuzz_fuzz_jsonparse_SOURCES = tests/fuzz/fuzz-jsonparse.c $(CWT_FUZZ_DRIVER)
+tests_fuzz_fuzz_jsonparse_CFLAGS = $(CWT_TEST_CFLAGS) $(CWT_FUZZ_CFLAGS)
+tests_fuzz_fuzz_jsonparse_LDADD = libcwtcommon.a $(JSONC_LIBS)
+tests_fuzz_fuzz_jsonparse_LDFLAGS = $(AM_LDFLAGS) $(CWT_FUZZ_CFLAGS)
+EXTRA_DIST += tests/fuzz/corpus/jsonparse

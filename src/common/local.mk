@@ -9,3 +9,4 @@ libcwtcommon_a_SOURCES += %D%/timeparse.c %D%/timeparse.h
 libcwtcommon_a_SOURCES += %D%/crc32c.c %D%/crc32c.h
 libcwtcommon_a_SOURCES += %D%/base64.c %D%/base64.h
 libcwtcommon_a_SOURCES += %D%/proto.c
+libcwtcommon_a_SOURCES += %D%/jsonparse.c %D%/jsonparse.h
