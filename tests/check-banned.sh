@@ -15,29 +15,27 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/lib/srcwalk.sh
+. "$here/lib/srcwalk.sh"
 banned='strcpy|strcat|sprintf|vsprintf|strtok|atoi|atol|atoll|gets|system|popen'
 strtol_family='strtol|strtoul|strtoll|strtoull|strtoimax|strtoumax'
 
-# Prints "file:line: text" for each banned call under root $1; returns 1
-# when there is one.
+# Prints "file:line: text" for each banned call in file $2 (path $3 below
+# the root).
+scan_file() {
+    case $3 in
+    src/common/duration.c | src/daemon/config.c) calls=$banned ;;
+    *) calls="$banned|$strtol_family" ;;
+    esac
+    awk -f "$here/strip-comments.awk" "$2" |
+        grep -nE "(^|[^A-Za-z0-9_])($calls)[[:space:]]*\\(" |
+        sed "s|^|$3:|"
+}
+
+# Prints each banned call under root $1; returns 1 when there is one. The
+# directories in this order list the files as one sort of the tree would.
 scan() {
-    out=$(
-        for dir in src client tools; do
-            [ -d "$1/$dir" ] && find "$1/$dir" -name '*.[ch]'
-        done | sort | while IFS= read -r f; do
-            rel=${f#"$1"/}
-            case $rel in
-            src/common/duration.c | src/daemon/config.c) calls=$banned ;;
-            *) calls="$banned|$strtol_family" ;;
-            esac
-            awk -f "$here/strip-comments.awk" "$f" |
-                grep -nE "(^|[^A-Za-z0-9_])($calls)[[:space:]]*\\(" |
-                sed "s|^|$rel:|"
-        done
-    )
-    [ -z "$out" ] && return 0
-    printf '%s\n' "$out"
-    return 1
+    srcwalk_check "$1" scan_file client src tools
 }
 
 if [ $# -eq 1 ]; then
@@ -45,40 +43,15 @@ if [ $# -eq 1 ]; then
     exit $?
 fi
 
-: "${top_srcdir:?set by make check}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-n=0
-fail=0
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-not_ok() {
-    n=$((n + 1))
-    echo "not ok $n - $1"
-    fail=1
-}
+srcwalk_tap_begin
 # expect_fail NAME FILE CONTENT: a tree holding only FILE must be refused.
 expect_fail() {
-    rm -rf "$tmp/t" && mkdir -p "$tmp/t/$(dirname "$2")" &&
-        printf '%s\n' "$3" >"$tmp/t/$2"
-    if out=$(scan "$tmp/t"); then
-        not_ok "test-the-test: $1 in $2 is not detected"
-    elif printf '%s\n' "$out" | grep -q "^$2:"; then
-        ok "test-the-test: $1 in $2 is refused"
-    else
-        not_ok "test-the-test: $1 refused without naming $2: $out"
-    fi
+    srcwalk_expect_fail scan "$1" "$2" "$3"
 }
 
 echo "1..8"
-if out=$(scan "$top_srcdir"); then
-    ok "no banned call in $top_srcdir/{src,client,tools}"
-else
-    not_ok "banned calls:"
-    printf '%s\n' "$out" | sed 's/^/# /'
-fi
+srcwalk_expect_clean scan "$top_srcdir" \
+    "no banned call in $top_srcdir/{src,client,tools}" "banned calls:"
 expect_fail strcpy src/common/a.c 'void f(char *d) { strcpy(d, "x"); }'
 expect_fail sprintf client/b.c 'int g(char *d) { return sprintf (d, "%d", 1); }'
 expect_fail atoi src/core/c.h 'static inline int h(const char *s) { return atoi(s); }'
@@ -96,9 +69,6 @@ char *r(char *s, char **sp) { return strtok_r(s, " ", sp); } // system(
 EOF
 printf '%s\n' 'long u(const char *s) { return strtoul(s, 0, 10); }' \
     >"$tmp/t/src/daemon/config.c"
-if out=$(scan "$tmp/t"); then
-    ok "test-the-test: comments, strings, snprintf, strtok_r and strtol in duration.c/config.c pass"
-else
-    not_ok "test-the-test: false positives: $out"
-fi
+srcwalk_expect_pass scan "$tmp/t" \
+    "comments, strings, snprintf, strtok_r and strtol in duration.c/config.c"
 exit $fail

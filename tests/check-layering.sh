@@ -18,6 +18,8 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/lib/srcwalk.sh
+. "$here/lib/srcwalk.sh"
 core_calls='clock_gettime|gettimeofday|time|fopen|open|openat|creat|socket|connect|fsync|fdatasync|opendir'
 
 # Prints the class of an included name: uv curl systemd inih cmocka core
@@ -38,9 +40,9 @@ classify() {
 }
 
 # Prints "file:line: <name>: reason" for one file ($2, relative path $3)
-# under layer $1.
+# under top directory $1 (src/common, src/core, src/daemon or client).
 check_file() {
-    layer=$1
+    layer=${1#src/}
     f=$2
     rel=$3
     base=${rel##*/}
@@ -79,18 +81,9 @@ check_file() {
     fi
 }
 
+# Prints each breach under root $1; returns 1 when there is one.
 check() {
-    out=$(
-        for layer in src/common src/core src/daemon client; do
-            [ -d "$1/$layer" ] || continue
-            find "$1/$layer" -name '*.[ch]' | sort | while IFS= read -r f; do
-                check_file "${layer#src/}" "$f" "${f#"$1"/}"
-            done
-        done
-    )
-    [ -z "$out" ] && return 0
-    printf '%s\n' "$out"
-    return 1
+    srcwalk_check "$1" check_file src/common src/core src/daemon client
 }
 
 if [ $# -eq 1 ]; then
@@ -98,40 +91,15 @@ if [ $# -eq 1 ]; then
     exit $?
 fi
 
-: "${top_srcdir:?set by make check}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-n=0
-fail=0
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-not_ok() {
-    n=$((n + 1))
-    echo "not ok $n - $1"
-    fail=1
-}
+srcwalk_tap_begin
 # expect_fail FILE CONTENT: a tree holding only FILE must be refused.
 expect_fail() {
-    rm -rf "$tmp/t" && mkdir -p "$tmp/t/$(dirname "$1")" &&
-        printf '%s\n' "$2" >"$tmp/t/$1"
-    if out=$(check "$tmp/t"); then
-        not_ok "test-the-test: '$2' in $1 is not detected"
-    elif printf '%s\n' "$out" | grep -q "^$1:"; then
-        ok "test-the-test: '$2' in $1 is refused"
-    else
-        not_ok "test-the-test: '$2' refused without naming $1: $out"
-    fi
+    srcwalk_expect_fail check "'$2'" "$1" "$2"
 }
 
 echo "1..13"
-if out=$(check "$top_srcdir"); then
-    ok "layering of $top_srcdir follows STYLE.md section 2"
-else
-    not_ok "layering breaches:"
-    printf '%s\n' "$out" | sed 's/^/# /'
-fi
+srcwalk_expect_clean check "$top_srcdir" \
+    "layering of $top_srcdir follows STYLE.md section 2" "layering breaches:"
 expect_fail src/common/a.c '#include <uv.h>'
 expect_fail src/common/b.h '#include "core/records.h"'
 expect_fail src/core/c.c '#include "daemon/journal.h"'
@@ -154,9 +122,5 @@ printf '%s\n' '#include "common/errcode.h"' '#include <json-c/json.h>' \
     '#include "core/rules.h"' '/* never clock_gettime( here */' \
     'int g(struct s *x) { return x->time(x) + tracker_time(x); }' >"$tmp/t/src/core/tracker.c"
 printf '%s\n' '#include "common/proto.h"' '#include <sys/socket.h>' >"$tmp/t/client/conn.c"
-if out=$(check "$tmp/t"); then
-    ok "test-the-test: allowed includes and calls pass"
-else
-    not_ok "test-the-test: false positives: $out"
-fi
+srcwalk_expect_pass check "$tmp/t" "allowed includes and calls"
 exit $fail

@@ -365,3 +365,10 @@ tests_fuzz_fuzz_jsonparse_CFLAGS = $(CWT_TEST_CFLAGS) $(CWT_FUZZ_CFLAGS)
 tests_fuzz_fuzz_jsonparse_LDADD = libcwtcommon.a $(JSONC_LIBS)
 tests_fuzz_fuzz_jsonparse_LDFLAGS = $(AM_LDFLAGS) $(CWT_FUZZ_CFLAGS)
 EXTRA_DIST += tests/fuzz/corpus/jsonparse
+# The shared json-c getters (src/common/jsonutil.c).
+check_PROGRAMS += tests/unit/test-jsonutil
+TESTS += tests/unit/test-jsonutil
+tests_unit_test_jsonutil_CFLAGS = $(CWT_TEST_CFLAGS)
+tests_unit_test_jsonutil_LDADD = libcwtcommon.a $(JSONC_LIBS) $(CMOCKA_LIBS)
+# Sourced by check-banned.sh and check-layering.sh (their file walk and TAP frame).
+EXTRA_DIST += tests/lib/srcwalk.sh

@@ -10,3 +10,4 @@ libcwtcommon_a_SOURCES += %D%/crc32c.c %D%/crc32c.h
 libcwtcommon_a_SOURCES += %D%/base64.c %D%/base64.h
 libcwtcommon_a_SOURCES += %D%/proto.c
 libcwtcommon_a_SOURCES += %D%/jsonparse.c %D%/jsonparse.h
+libcwtcommon_a_SOURCES += %D%/jsonutil.c %D%/jsonutil.h

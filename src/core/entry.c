@@ -18,6 +18,7 @@
 
 #include "common/cleanup.h"
 #include "common/errcode.h"
+#include "common/jsonutil.h"
 #include "common/timeparse.h"
 
 static const char *const billable_names[ENTRY_BILLABLE_COUNT] = {
@@ -403,20 +404,6 @@ entry_validate(const struct entry *e, bool times, struct errbuf *reterr)
 	return 0;
 }
 
-/* Adds key -> new object, or fails with -ENOMEM (the value is freed). */
-static int
-add(json_object *o, const char *key, json_object *v)
-{
-	if (!v) {
-		return -ENOMEM;
-	}
-	if (json_object_object_add(o, key, v) < 0) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 static json_object *
 ref_to_json(const struct entry_ref *ref, enum entry_refkind k)
 {
@@ -427,9 +414,10 @@ ref_to_json(const struct entry_ref *ref, enum entry_refkind k)
 		return NULL;
 	}
 	if (ref->id > 0) {
-		r = add(o, "id", json_object_new_int64(ref->id));
+		r = jsonutil_add(o, "id", json_object_new_int64(ref->id));
 	} else {
-		r = add(o, ref_name_key(k), json_object_new_string(ref->name));
+		r = jsonutil_add(
+		    o, ref_name_key(k), json_object_new_string(ref->name));
 	}
 	if (r < 0) {
 		json_object_put(o);
@@ -463,31 +451,33 @@ add_fields(json_object *o, const struct entry *e, bool with_refs_company)
 	int r = 0;
 
 	if (e->billable != ENTRY_BILLABLE_UNSET) {
-		r = add(o, "billableOption",
+		r = jsonutil_add(o, "billableOption",
 		    json_object_new_string(billable_names[e->billable]));
 	}
 	for (int k = ENTRY_REF_WORK_TYPE; r == 0 && k <= ENTRY_REF_AGREEMENT;
 	     k++) {
 		if (e->refs[k].id > 0 || e->refs[k].name) {
-			r = add(o, ref_names[k], ref_to_json(&e->refs[k], k));
+			r = jsonutil_add(
+			    o, ref_names[k], ref_to_json(&e->refs[k], k));
 		}
 	}
 	if (r == 0 && e->notes) {
-		r = add(o, "notes", json_object_new_string(e->notes));
+		r = jsonutil_add(o, "notes", json_object_new_string(e->notes));
 	}
 	if (r == 0 && e->internal_notes) {
-		r = add(o, "internalNotes",
+		r = jsonutil_add(o, "internalNotes",
 		    json_object_new_string(e->internal_notes));
 	}
 	for (int i = 0; r == 0 && i < ENTRY_FLAG_COUNT; i++) {
 		if (e->flags[i] != ENTRY_TRI_UNSET) {
-			r = add(o, flag_names[i],
+			r = jsonutil_add(o, flag_names[i],
 			    json_object_new_boolean(
 				e->flags[i] == ENTRY_TRI_TRUE));
 		}
 	}
 	if (r == 0 && e->email_cc) {
-		r = add(o, "emailCc", json_object_new_string(e->email_cc));
+		r = jsonutil_add(
+		    o, "emailCc", json_object_new_string(e->email_cc));
 	}
 	(void) with_refs_company;
 	return r;
@@ -511,10 +501,11 @@ entry_to_cw_json(
 		return -ENOMEM;
 	}
 	if (e->target.id > 0) {
-		r = add(o, "chargeToId", json_object_new_int64(e->target.id));
+		r = jsonutil_add(
+		    o, "chargeToId", json_object_new_int64(e->target.id));
 	}
 	if (r == 0) {
-		r = add(o, "chargeToType",
+		r = jsonutil_add(o, "chargeToType",
 		    json_object_new_string(
 			target_charge_type_name(e->target.type)));
 	}
@@ -522,31 +513,35 @@ entry_to_cw_json(
 		struct entry_ref tc = {.id = e->target.id,
 		    .name = e->target.id > 0 ? NULL : (char *) e->target.ident};
 
-		r = add(o, "company", ref_to_json(&tc, ENTRY_REF_COMPANY));
+		r = jsonutil_add(
+		    o, "company", ref_to_json(&tc, ENTRY_REF_COMPANY));
 	} else if (r == 0 && (co->id > 0 || co->name)) {
-		r = add(o, "company", ref_to_json(co, ENTRY_REF_COMPANY));
+		r = jsonutil_add(
+		    o, "company", ref_to_json(co, ENTRY_REF_COMPANY));
 	}
 	if (r == 0 && (mem->id > 0 || mem->name)) {
-		r = add(o, "member", ref_to_json(mem, ENTRY_REF_MEMBER));
+		r = jsonutil_add(
+		    o, "member", ref_to_json(mem, ENTRY_REF_MEMBER));
 	}
 	if (r == 0) {
-		r = add(o, "timeStart", time_to_json(e->time_start));
+		r = jsonutil_add(o, "timeStart", time_to_json(e->time_start));
 	}
 	if (r == 0) {
-		r = add(o, "timeEnd", time_to_json(e->time_end));
+		r = jsonutil_add(o, "timeEnd", time_to_json(e->time_end));
 	}
 	if (r == 0 && e->deduct_s != 0) {
-		r = add(o, "hoursDeduct", hours_to_json(e->deduct_s));
+		r = jsonutil_add(o, "hoursDeduct", hours_to_json(e->deduct_s));
 	}
 	if (r == 0) {
-		r = add(o, "actualHours",
+		r = jsonutil_add(o, "actualHours",
 		    hours_to_json(e->time_end - e->time_start - e->deduct_s));
 	}
 	if (r == 0) {
 		r = add_fields(o, e, false);
 	}
 	if (r == 0 && e->uuid[0]) {
-		r = add(o, "mobileGuid", json_object_new_string(e->uuid));
+		r = jsonutil_add(
+		    o, "mobileGuid", json_object_new_string(e->uuid));
 	}
 	if (r < 0) {
 		return r;
@@ -566,7 +561,8 @@ entry_fields_to_json(const struct entry *e)
 	}
 	for (int k = ENTRY_REF_COMPANY; r == 0 && k <= ENTRY_REF_MEMBER; k++) {
 		if (e->refs[k].id > 0 || e->refs[k].name) {
-			r = add(o, ref_names[k], ref_to_json(&e->refs[k], k));
+			r = jsonutil_add(
+			    o, ref_names[k], ref_to_json(&e->refs[k], k));
 		}
 	}
 	if (r == 0) {

@@ -32,86 +32,11 @@
 
 #include "common/cleanup.h"
 #include "common/errcode.h"
+#include "common/jsonutil.h"
 #include "common/timeparse.h"
 #include "core/records.h"
 
 #define NS 1000000000LL
-
-/* ---- small JSON helpers (payloads are untrusted at replay) ---- */
-
-static int
-jadd(json_object *o, const char *key, json_object *v)
-{
-	if (!v) {
-		return -ENOMEM;
-	}
-	if (json_object_object_add(o, key, v) < 0) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int
-jpush(json_object *a, json_object *v)
-{
-	if (!v) {
-		return -ENOMEM;
-	}
-	if (json_object_array_add(a, v) < 0) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static bool
-jget_i64(json_object *o, const char *key, int64_t *ret)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_int)) {
-		return false;
-	}
-	*ret = json_object_get_int64(v);
-	return true;
-}
-
-static bool
-jget_str(json_object *o, const char *key, const char **ret)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string)) {
-		return false;
-	}
-	*ret = json_object_get_string(v);
-	return true;
-}
-
-static bool
-jget_bool(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) &&
-	    json_object_is_type(v, json_type_boolean) &&
-	    json_object_get_boolean(v);
-}
-
-static json_object *
-jget_array(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_array)) {
-		return NULL;
-	}
-	return v;
-}
 
 static int
 bad_payload(struct errbuf *reterr, const char *what)
@@ -155,17 +80,15 @@ timer_free(struct tracker_timer *tm)
 static bool
 summary_from_json(json_object *o, char **ret)
 {
-	json_object *v;
-	const char *s;
+	const char *s = NULL;
 
 	*ret = NULL;
-	if (!json_object_object_get_ex(o, "summary", &v)) {
-		return true;
-	}
-	if (!json_object_is_type(v, json_type_string)) {
+	if (!jsonutil_opt_str(o, "summary", &s)) {
 		return false;
 	}
-	s = json_object_get_string(v);
+	if (!s) {
+		return true;
+	}
 	if (strlen(s) > TRACKER_SUMMARY_MAX) {
 		return false;
 	}
@@ -320,6 +243,17 @@ tracker_pause_reason_from_string(const char *s)
 
 /* ---- stamps ---- */
 
+/* st := the clock reading now, at position 0 (the caller sets pos_ns). */
+static void
+stamp_set_now(struct tracker_stamp *st, const struct now *now)
+{
+	memset(st, 0, sizeof(*st));
+	st->wall_s = now->wall_utc_s;
+	st->mono_ns = now->mono_ns;
+	st->boot_ns = now->boot_ns;
+	snprintf(st->boot_id, sizeof(st->boot_id), "%s", now->boot_id);
+}
+
 struct calc {
 	struct tracker_stamp st;
 	int64_t gap_ns; /* suspended while running, since the anchor */
@@ -334,10 +268,7 @@ calc_stamp(
 	const struct tracker_stamp *a = &tm->anchor;
 
 	memset(c, 0, sizeof(*c));
-	c->st.wall_s = now->wall_utc_s;
-	c->st.mono_ns = now->mono_ns;
-	c->st.boot_ns = now->boot_ns;
-	snprintf(c->st.boot_id, sizeof(c->st.boot_id), "%s", now->boot_id);
+	stamp_set_now(&c->st, now);
 	if (strcmp(a->boot_id, now->boot_id) == 0) {
 		int64_t dboot = now->boot_ns - a->boot_ns;
 		int64_t dmono = now->mono_ns - a->mono_ns;
@@ -414,26 +345,31 @@ stamp_to_json(const struct tracker_stamp *st, const struct calc *c)
 	if (!o) {
 		return NULL;
 	}
-	r = jadd(o, "wall", json_object_new_int64(st->wall_s));
+	r = jsonutil_add(o, "wall", json_object_new_int64(st->wall_s));
 	if (r == 0) {
-		r = jadd(o, "mono_ns", json_object_new_int64(st->mono_ns));
+		r = jsonutil_add(
+		    o, "mono_ns", json_object_new_int64(st->mono_ns));
 	}
 	if (r == 0) {
-		r = jadd(o, "boot_ns", json_object_new_int64(st->boot_ns));
+		r = jsonutil_add(
+		    o, "boot_ns", json_object_new_int64(st->boot_ns));
 	}
 	if (r == 0) {
-		r = jadd(o, "boot_id", json_object_new_string(st->boot_id));
+		r = jsonutil_add(
+		    o, "boot_id", json_object_new_string(st->boot_id));
 	}
 	if (r == 0) {
-		r = jadd(o, "pos_ns", json_object_new_int64(st->pos_ns));
+		r = jsonutil_add(
+		    o, "pos_ns", json_object_new_int64(st->pos_ns));
 	}
 	if (r == 0 && c) {
-		r = jadd(o, "gap_ns", json_object_new_int64(c->gap_ns));
+		r = jsonutil_add(o, "gap_ns", json_object_new_int64(c->gap_ns));
 		if (r == 0) {
-			r = jadd(o, "step", json_object_new_boolean(c->step));
+			r = jsonutil_add(
+			    o, "step", json_object_new_boolean(c->step));
 		}
 		if (r == 0) {
-			r = jadd(
+			r = jsonutil_add(
 			    o, "reboot", json_object_new_boolean(c->reboot));
 		}
 	}
@@ -448,34 +384,25 @@ static bool
 stamp_from_json(json_object *o, struct calc *c)
 {
 	const char *bid;
-	json_object *v;
 
 	memset(c, 0, sizeof(*c));
 	if (!json_object_is_type(o, json_type_object) ||
-	    !jget_i64(o, "wall", &c->st.wall_s) ||
-	    !jget_i64(o, "mono_ns", &c->st.mono_ns) ||
-	    !jget_i64(o, "boot_ns", &c->st.boot_ns) ||
-	    !jget_i64(o, "pos_ns", &c->st.pos_ns) ||
-	    !jget_str(o, "boot_id", &bid) ||
+	    !jsonutil_get_i64(o, "wall", &c->st.wall_s) ||
+	    !jsonutil_get_i64(o, "mono_ns", &c->st.mono_ns) ||
+	    !jsonutil_get_i64(o, "boot_ns", &c->st.boot_ns) ||
+	    !jsonutil_get_i64(o, "pos_ns", &c->st.pos_ns) ||
+	    !jsonutil_get_str(o, "boot_id", &bid) ||
 	    strlen(bid) >= sizeof(c->st.boot_id) || c->st.pos_ns < 0) {
 		return false;
 	}
 	memcpy(c->st.boot_id, bid, strlen(bid) + 1);
-	/* optional, but of the right type when present */
-	if (!jget_i64(o, "gap_ns", &c->gap_ns)) {
-		if (json_object_object_get_ex(o, "gap_ns", NULL)) {
-			return false;
-		}
-		c->gap_ns = 0;
-	}
-	if ((json_object_object_get_ex(o, "step", &v) &&
-		!json_object_is_type(v, json_type_boolean)) ||
-	    (json_object_object_get_ex(o, "reboot", &v) &&
-		!json_object_is_type(v, json_type_boolean))) {
+	/* optional (absent: 0 and false, from the memset), but of the
+	 * right type when present */
+	if (!jsonutil_opt_i64(o, "gap_ns", &c->gap_ns) ||
+	    !jsonutil_opt_bool(o, "step", &c->step) ||
+	    !jsonutil_opt_bool(o, "reboot", &c->reboot)) {
 		return false;
 	}
-	c->step = jget_bool(o, "step");
-	c->reboot = jget_bool(o, "reboot");
 	return c->gap_ns >= 0;
 }
 
@@ -570,7 +497,21 @@ new_payload(const char *key)
 {
 	json_object *o = json_object_new_object();
 
-	if (o && jadd(o, "target", json_object_new_string(key)) < 0) {
+	if (o && jsonutil_add(o, "target", json_object_new_string(key)) < 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* {"target": key, "stamp": c}: what every record that moves an existing
+ * timer starts with. NULL when out of memory. */
+static json_object *
+new_stamped_payload(const char *key, const struct calc *c)
+{
+	json_object *o = new_payload(key);
+
+	if (o && jsonutil_add(o, "stamp", stamp_to_json(&c->st, c)) < 0) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -615,25 +556,22 @@ add_pause_others(const struct tracker *t, json_object *o,
 			continue;
 		}
 		calc_stamp(tm, now, &c);
-		p = new_payload(tm->key);
+		p = new_stamped_payload(tm->key, &c);
 		if (!p) {
 			r = -ENOMEM;
 			break;
 		}
-		r = jadd(p, "stamp", stamp_to_json(&c.st, &c));
-		if (r == 0) {
-			r = jadd(p, "reason",
-			    json_object_new_string(
-				tracker_pause_reason_to_string(reason)));
-		}
+		r = jsonutil_add(p, "reason",
+		    json_object_new_string(
+			tracker_pause_reason_to_string(reason)));
 		if (r == 0 && back_ns > 0 &&
 		    backdated_pos(tm, &c, back_ns) < c.st.pos_ns) {
-			r = jadd(p, "paused_since_ns",
+			r = jsonutil_add(p, "paused_since_ns",
 			    json_object_new_int64(
 				backdated_pos(tm, &c, back_ns)));
 		}
 		if (r == 0) {
-			r = jpush(arr, p);
+			r = jsonutil_push(arr, p);
 		} else {
 			json_object_put(p);
 		}
@@ -642,7 +580,27 @@ add_pause_others(const struct tracker *t, json_object *o,
 		json_object_put(arr);
 		return r;
 	}
-	return jadd(o, "pause", arr);
+	return jsonutil_add(o, "pause", arr);
+}
+
+/* The entry template of a new timer or a logged span: target tg with
+ * fields (may be NULL) merged over it, checked against ConnectWise's
+ * target rules. The caller finishes tmpl whatever the result. */
+static int
+template_init(struct entry *tmpl, const struct target *tg,
+    const struct entry *fields, struct errbuf *reterr)
+{
+	int r = 0;
+
+	entry_init(tmpl);
+	tmpl->target = *tg;
+	if (fields) {
+		r = entry_merge(tmpl, fields);
+	}
+	if (r == 0) {
+		r = entry_validate(tmpl, false, reterr);
+	}
+	return r;
 }
 
 /* ---- start / resume / pause / toggle / switch ---- */
@@ -662,24 +620,20 @@ build_resume(const struct tracker *t, const struct tracker_timer *tm,
 		    "the timer for %s already runs", tm->key);
 	}
 	calc_stamp(tm, now, &c);
-	o = new_payload(tm->key);
+	o = new_stamped_payload(tm->key, &c);
 	if (!o) {
 		return -ENOMEM;
 	}
-	r = jadd(o, "stamp", stamp_to_json(&c.st, &c));
-	if (r == 0) {
-		r = add_pause_others(t, o, tm->key,
-		    !single && only_focus_paused, now,
-		    only_focus_paused ? TRACKER_REASON_SWITCH
-				      : TRACKER_REASON_CONCURRENCY,
-		    0);
-	}
+	r = add_pause_others(t, o, tm->key, !single && only_focus_paused, now,
+	    only_focus_paused ? TRACKER_REASON_SWITCH
+			      : TRACKER_REASON_CONCURRENCY,
+	    0);
 	if (r == 0 && !single && !only_focus_paused) {
 		/* parallel resume pauses nothing: drop the empty list */
 		json_object_object_del(o, "pause");
 	}
 	if (r == 0 && fields) {
-		r = jadd(o, "fields", entry_fields_to_json(fields));
+		r = jsonutil_add(o, "fields", entry_fields_to_json(fields));
 	}
 	if (r < 0) {
 		return r;
@@ -738,14 +692,7 @@ build_start(const struct tracker *t, const struct tracker_start_args *a,
 		    reterr, ERR_BAD_TIME, -EINVAL, "the start is out of range");
 	}
 	/* the template must already satisfy ConnectWise's target rules */
-	entry_init(&tmpl);
-	tmpl.target = tg;
-	if (a->fields) {
-		r = entry_merge(&tmpl, a->fields);
-	}
-	if (r == 0) {
-		r = entry_validate(&tmpl, false, reterr);
-	}
+	r = template_init(&tmpl, &tg, a->fields, reterr);
 	entry_fini(&tmpl);
 	if (r < 0) {
 		return r;
@@ -764,20 +711,16 @@ build_start(const struct tracker *t, const struct tracker_start_args *a,
 		return errbuf_set(reterr, ERR_BAD_ARGUMENT, -E2BIG,
 		    "too many timers (%d)", TRACKER_MAX_TIMERS);
 	}
-	memset(&st, 0, sizeof(st));
-	st.wall_s = now->wall_utc_s;
-	st.mono_ns = now->mono_ns;
-	st.boot_ns = now->boot_ns;
-	snprintf(st.boot_id, sizeof(st.boot_id), "%s", now->boot_id);
+	stamp_set_now(&st, now);
 	st.pos_ns = (now->wall_utc_s - start) * NS;
 
 	o = new_payload(key);
 	if (!o) {
 		return -ENOMEM;
 	}
-	r = jadd(o, "start", json_object_new_int64(start));
+	r = jsonutil_add(o, "start", json_object_new_int64(start));
 	if (r == 0) {
-		r = jadd(o, "stamp", stamp_to_json(&st, NULL));
+		r = jsonutil_add(o, "stamp", stamp_to_json(&st, NULL));
 	}
 	if (r == 0) {
 		struct entry f;
@@ -787,7 +730,7 @@ build_start(const struct tracker *t, const struct tracker_start_args *a,
 			r = entry_merge(&f, a->fields);
 		}
 		if (r == 0) {
-			r = jadd(o, "fields", entry_fields_to_json(&f));
+			r = jsonutil_add(o, "fields", entry_fields_to_json(&f));
 		}
 		entry_fini(&f);
 	}
@@ -803,7 +746,7 @@ build_start(const struct tracker *t, const struct tracker_start_args *a,
 				len--;
 			}
 		}
-		r = jadd(o, "summary",
+		r = jsonutil_add(o, "summary",
 		    json_object_new_string_len(a->summary, (int) len));
 	}
 	if (r == 0 && (single || switching)) {
@@ -858,16 +801,13 @@ tracker_prepare_pause(const struct tracker *t, const char *target,
 		    "the timer for %s is already paused", tm->key);
 	}
 	calc_stamp(tm, now, &c);
-	o = new_payload(tm->key);
+	o = new_stamped_payload(tm->key, &c);
 	if (!o) {
 		return -ENOMEM;
 	}
-	r = jadd(o, "stamp", stamp_to_json(&c.st, &c));
-	if (r == 0) {
-		r = jadd(o, "reason",
-		    json_object_new_string(
-			tracker_pause_reason_to_string(TRACKER_REASON_USER)));
-	}
+	r = jsonutil_add(o, "reason",
+	    json_object_new_string(
+		tracker_pause_reason_to_string(TRACKER_REASON_USER)));
 	if (r < 0) {
 		return r;
 	}
@@ -917,8 +857,8 @@ tracker_prepare_pause_all(const struct tracker *t,
 	if (r < 0) {
 		return r;
 	}
-	if (!json_object_object_get_ex(o, "pause", &arr) ||
-	    json_object_array_length(arr) == 0) {
+	arr = jsonutil_get_array(o, "pause");
+	if (!arr || json_object_array_length(arr) == 0) {
 		return 0; /* nothing runs */
 	}
 	*ret_type = JOURNAL_REC_TIMER_PAUSED;
@@ -1029,7 +969,8 @@ flags_to_json(unsigned flags)
 
 	for (size_t i = 0; a && i < ARRAY_SIZE(names); i++) {
 		if ((flags & names[i].f) &&
-		    jpush(a, json_object_new_string(names[i].name)) < 0) {
+		    jsonutil_push(a, json_object_new_string(names[i].name)) <
+			0) {
 			json_object_put(a);
 			return NULL;
 		}
@@ -1060,6 +1001,24 @@ collect_midnights(const struct rules_config *cfg, const struct now *now,
 		m = next;
 	}
 	return n;
+}
+
+/* A named integer member, for the figures of the entries records. */
+struct i64_member {
+	const char *key;
+	int64_t v;
+};
+
+/* Adds the members to o in the order given (the records' key order). */
+static int
+add_i64_members(json_object *o, const struct i64_member *m, size_t n)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < n && r == 0; i++) {
+		r = jsonutil_add(o, m[i].key, json_object_new_int64(m[i].v));
+	}
+	return r;
 }
 
 struct span {
@@ -1105,29 +1064,23 @@ build_entries(const struct tracker *t, const struct target *tg,
 	if (!raw) {
 		return -ENOMEM;
 	}
-	r = jadd(o, "raw", raw);
+	r = jsonutil_add(o, "raw", raw);
 	if (r == 0) {
-		r = jadd(raw, "start", json_object_new_int64(sp->start));
-	}
-	if (r == 0) {
-		r = jadd(raw, "end", json_object_new_int64(sp->end));
-	}
-	if (r == 0) {
-		r = jadd(raw, "paused_s", json_object_new_int64(sp->paused_s));
-	}
-	if (r == 0) {
-		r = jadd(
-		    raw, "suspended_s", json_object_new_int64(sp->suspended_s));
-	}
-	if (r == 0) {
-		r = jadd(raw, "worked_s",
-		    json_object_new_int64(sp->end - sp->start - sp->paused_s));
+		const struct i64_member figures[] = {
+		    {"start", sp->start},
+		    {"end", sp->end},
+		    {"paused_s", sp->paused_s},
+		    {"suspended_s", sp->suspended_s},
+		    {"worked_s", sp->end - sp->start - sp->paused_s},
+		};
+
+		r = add_i64_members(raw, figures, ARRAY_SIZE(figures));
 	}
 	if (r < 0) {
 		return r;
 	}
 	arr = json_object_new_array();
-	r = jadd(o, "entries", arr);
+	r = jsonutil_add(o, "entries", arr);
 	for (int i = 0; i < n && r == 0; i++) {
 		const struct rules_part *p = &parts[i];
 		json_object *je = NULL, *body = NULL;
@@ -1153,49 +1106,34 @@ build_entries(const struct tracker *t, const struct target *tg,
 		r = entry_to_cw_json(&e, &body, reterr);
 		if (r == 0) {
 			je = json_object_new_object();
-			r = jadd(je, "uuid", json_object_new_string(e.uuid));
+			r = jsonutil_add(
+			    je, "uuid", json_object_new_string(e.uuid));
 		}
 		entry_fini(&e);
 		if (r == 0) {
-			r = jadd(
-			    je, "start_raw", json_object_new_int64(p->start));
+			const struct i64_member figures[] = {
+			    {"start_raw", p->start},
+			    {"end_raw", p->end_raw},
+			    {"paused_s", p->paused_s},
+			    {"worked_raw_s", p->worked_raw},
+			    {"start", p->start},
+			    {"end", p->end},
+			    {"deduct_s", p->deduct},
+			    {"billed_s", p->billed},
+			};
+
+			r = add_i64_members(je, figures, ARRAY_SIZE(figures));
 		}
 		if (r == 0) {
-			r = jadd(
-			    je, "end_raw", json_object_new_int64(p->end_raw));
-		}
-		if (r == 0) {
-			r = jadd(
-			    je, "paused_s", json_object_new_int64(p->paused_s));
-		}
-		if (r == 0) {
-			r = jadd(je, "worked_raw_s",
-			    json_object_new_int64(p->worked_raw));
-		}
-		if (r == 0) {
-			r = jadd(je, "start", json_object_new_int64(p->start));
-		}
-		if (r == 0) {
-			r = jadd(je, "end", json_object_new_int64(p->end));
-		}
-		if (r == 0) {
-			r = jadd(
-			    je, "deduct_s", json_object_new_int64(p->deduct));
-		}
-		if (r == 0) {
-			r = jadd(
-			    je, "billed_s", json_object_new_int64(p->billed));
-		}
-		if (r == 0) {
-			r = jadd(je, "hours",
+			r = jsonutil_add(je, "hours",
 			    json_object_new_string(
 				entry_format_hours(p->billed, hours)));
 		}
 		if (r == 0) {
-			r = jadd(je, "body", TAKE_PTR(body));
+			r = jsonutil_add(je, "body", TAKE_PTR(body));
 		}
 		if (r == 0) {
-			r = jpush(arr, TAKE_PTR(je));
+			r = jsonutil_push(arr, TAKE_PTR(je));
 		}
 		json_object_put(je);
 		json_object_put(body);
@@ -1375,14 +1313,8 @@ build_stop_one(const struct tracker *t, const struct tracker_timer *tm,
 		entry_fini(&tmpl);
 		return r;
 	}
-	o = new_payload(tm->key);
-	r = o ? 0 : -ENOMEM;
-	if (r == 0) {
-		r = jadd(o, "stamp", stamp_to_json(&c.st, &c));
-	}
-	if (r == 0) {
-		r = jadd(o, "flags", flags_to_json(flags));
-	}
+	o = new_stamped_payload(tm->key, &c);
+	r = o ? jsonutil_add(o, "flags", flags_to_json(flags)) : -ENOMEM;
 	if (r == 0) {
 		r = build_entries(t, &tm->target, &tmpl, &sp,
 		    note[0] ? note : NULL, now, o, reterr);
@@ -1409,10 +1341,10 @@ build_stop(const struct tracker *t, struct tracker_timer *const *list, size_t n,
 		json_object_put(arr);
 		return -ENOMEM;
 	}
-	r = jadd(
+	r = jsonutil_add(
 	    o, "reason", json_object_new_string(stop_reason_names[reason]));
 	if (r == 0) {
-		r = jadd(o, "timers", arr);
+		r = jsonutil_add(o, "timers", arr);
 	} else {
 		json_object_put(arr);
 	}
@@ -1422,7 +1354,7 @@ build_stop(const struct tracker *t, struct tracker_timer *const *list, size_t n,
 		r = build_stop_one(
 		    t, list[i], reason, at, fields, now, &one, reterr);
 		if (r == 0) {
-			r = jpush(arr, one);
+			r = jsonutil_push(arr, one);
 		}
 	}
 	if (r < 0) {
@@ -1563,14 +1495,7 @@ tracker_prepare_log(const struct tracker *t, const struct tracker_log_args *a,
 		return errbuf_set(reterr, ERR_TIME_IN_FUTURE, -EINVAL,
 		    "the logged time would end in the future");
 	}
-	entry_init(&tmpl);
-	tmpl.target = tg;
-	if (a->fields) {
-		r = entry_merge(&tmpl, a->fields);
-	}
-	if (r == 0) {
-		r = entry_validate(&tmpl, false, reterr);
-	}
+	r = template_init(&tmpl, &tg, a->fields, reterr);
 	if (r == 0) {
 		o = new_payload(target_format(&tg, key));
 		r = o ? 0 : -ENOMEM;
@@ -1618,14 +1543,11 @@ tracker_prepare_cancel(const struct tracker *t, const char *target,
 		    tm->key, d);
 	}
 	calc_stamp(tm, now, &c);
-	o = new_payload(tm->key);
+	o = new_stamped_payload(tm->key, &c);
 	if (!o) {
 		return -ENOMEM;
 	}
-	r = jadd(o, "stamp", stamp_to_json(&c.st, &c));
-	if (r == 0) {
-		r = jadd(o, "worked_s", json_object_new_int64(worked / NS));
-	}
+	r = jsonutil_add(o, "worked_s", json_object_new_int64(worked / NS));
 	if (r < 0) {
 		return r;
 	}
@@ -1668,7 +1590,7 @@ tracker_prepare_set(const struct tracker *t, const char *target,
 	if (!o) {
 		return -ENOMEM;
 	}
-	r = jadd(o, "fields", entry_fields_to_json(fields));
+	r = jsonutil_add(o, "fields", entry_fields_to_json(fields));
 	if (r < 0) {
 		return r;
 	}
@@ -1703,7 +1625,7 @@ tracker_prepare_note(const struct tracker *t, const char *target,
 	if (!o) {
 		return -ENOMEM;
 	}
-	r = jadd(o, "text", json_object_new_string(text));
+	r = jsonutil_add(o, "text", json_object_new_string(text));
 	if (r < 0) {
 		return r;
 	}
@@ -1766,9 +1688,10 @@ tracker_prepare_adjust(const struct tracker *t, const char *target,
 	if (!o) {
 		return -ENOMEM;
 	}
-	r = jadd(o, "start", json_object_new_int64(new_start));
+	r = jsonutil_add(o, "start", json_object_new_int64(new_start));
 	if (r == 0) {
-		r = jadd(o, "old_start", json_object_new_int64(tm->start_wall));
+		r = jsonutil_add(
+		    o, "old_start", json_object_new_int64(tm->start_wall));
 	}
 	if (r < 0) {
 		return r;
@@ -1794,7 +1717,7 @@ tracker_prepare_heartbeat(const struct tracker *t, const struct now *now,
 	}
 	o = json_object_new_object();
 	arr = json_object_new_array();
-	r = jadd(o, "timers", arr);
+	r = jsonutil_add(o, "timers", arr);
 	for (size_t i = 0; i < t->n_timers && r == 0; i++) {
 		const struct tracker_timer *tm = t->timers[i];
 		json_object *p;
@@ -1804,13 +1727,8 @@ tracker_prepare_heartbeat(const struct tracker *t, const struct now *now,
 			continue;
 		}
 		calc_stamp(tm, now, &c);
-		p = new_payload(tm->key);
-		r = p ? jadd(p, "stamp", stamp_to_json(&c.st, &c)) : -ENOMEM;
-		if (r == 0) {
-			r = jpush(arr, p);
-		} else {
-			json_object_put(p);
-		}
+		p = new_stamped_payload(tm->key, &c);
+		r = p ? jsonutil_push(arr, p) : -ENOMEM;
 		n++;
 	}
 	if (r < 0) {
@@ -1845,7 +1763,7 @@ parse_stamp_ref(struct tracker *t, json_object *o, struct stamp_ref *ret,
 	json_object *st;
 
 	if (!json_object_is_type(o, json_type_object) ||
-	    !jget_str(o, "target", &key)) {
+	    !jsonutil_get_str(o, "target", &key)) {
 		return bad_payload(reterr, "no target");
 	}
 	ret->tm = tracker_find(t, key);
@@ -1862,6 +1780,25 @@ parse_stamp_ref(struct tracker *t, json_object *o, struct stamp_ref *ret,
 	return 0;
 }
 
+/* An optional pause reason under key: absent means NONE (records and
+ * checkpoints written before reasons existed). false: not a string, or
+ * not a known name (*ret is then INVALID or NONE). */
+static bool
+reason_from_json(
+    json_object *o, const char *key, enum tracker_pause_reason *ret)
+{
+	const char *s = NULL;
+
+	*ret = TRACKER_REASON_NONE;
+	if (!jsonutil_opt_str(o, key, &s)) {
+		return false;
+	}
+	if (s) {
+		*ret = tracker_pause_reason_from_string(s);
+	}
+	return *ret != TRACKER_REASON_INVALID;
+}
+
 /* The pause part of a {"target","stamp"} object: optional "reason" (a
  * known name; absent in records written before it existed: NONE) and
  * optional "paused_since_ns", the back-dated start of the pause, which
@@ -1869,22 +1806,14 @@ parse_stamp_ref(struct tracker *t, json_object *o, struct stamp_ref *ret,
 static int
 parse_pause_extra(json_object *o, struct stamp_ref *ref, struct errbuf *reterr)
 {
-	json_object *v;
-
-	ref->reason = TRACKER_REASON_NONE;
 	ref->since_ns = ref->c.st.pos_ns;
-	if (json_object_object_get_ex(o, "reason", &v)) {
-		if (!json_object_is_type(v, json_type_string) ||
-		    (ref->reason = tracker_pause_reason_from_string(
-			 json_object_get_string(v))) == TRACKER_REASON_INVALID) {
-			return bad_payload(reterr, "bad pause reason");
-		}
+	if (!reason_from_json(o, "reason", &ref->reason)) {
+		return bad_payload(reterr, "bad pause reason");
 	}
-	if (json_object_object_get_ex(o, "paused_since_ns", &v)) {
-		if (!json_object_is_type(v, json_type_int)) {
+	if (jsonutil_has(o, "paused_since_ns")) {
+		if (!jsonutil_get_i64(o, "paused_since_ns", &ref->since_ns)) {
 			return bad_payload(reterr, "bad paused_since_ns");
 		}
-		ref->since_ns = json_object_get_int64(v);
 		if (ref->since_ns < ref->tm->run_since_ns ||
 		    ref->since_ns > ref->c.st.pos_ns) {
 			return errbuf_set(reterr, ERR_JOURNAL_CORRUPT, -EBADMSG,
@@ -1901,14 +1830,14 @@ static int
 parse_pause_list(struct tracker *t, json_object *payload, const char *self,
     struct stamp_ref **ret, size_t *ret_n, struct errbuf *reterr)
 {
-	json_object *arr = jget_array(payload, "pause");
+	json_object *arr = jsonutil_get_array(payload, "pause");
 	struct stamp_ref *refs;
 	size_t n;
 
 	*ret = NULL;
 	*ret_n = 0;
 	if (!arr) {
-		return json_object_object_get_ex(payload, "pause", NULL)
+		return jsonutil_has(payload, "pause")
 		    ? bad_payload(reterr, "pause is not a list")
 		    : 0;
 	}
@@ -2018,7 +1947,8 @@ apply_started(
 	int64_t start;
 	int r;
 
-	if (!jget_str(p, "target", &key) || target_parse(key, &tg, NULL) < 0 ||
+	if (!jsonutil_get_str(p, "target", &key) ||
+	    target_parse(key, &tg, NULL) < 0 ||
 	    strcmp(target_format(&tg, canon), key) != 0) {
 		return bad_payload(reterr, "bad target");
 	}
@@ -2026,7 +1956,7 @@ apply_started(
 		return errbuf_set(reterr, ERR_JOURNAL_CORRUPT, -EBADMSG,
 		    "timer record: %s is started twice", key);
 	}
-	if (!jget_i64(p, "start", &start) ||
+	if (!jsonutil_get_i64(p, "start", &start) ||
 	    !json_object_object_get_ex(p, "stamp", &st) ||
 	    !stamp_from_json(st, &c)) {
 		return bad_payload(reterr, "bad start stamp");
@@ -2100,7 +2030,7 @@ apply_resumed(
 		entry_fini(&f);
 		return r;
 	}
-	if (json_object_object_get_ex(p, "fields", NULL)) {
+	if (jsonutil_has(p, "fields")) {
 		struct entry merged;
 
 		entry_init(&merged);
@@ -2147,7 +2077,7 @@ apply_paused(
 	size_t n_all;
 	int r;
 
-	if (!json_object_object_get_ex(p, "target", NULL)) {
+	if (!jsonutil_has(p, "target")) {
 		/* pause --all: {"pause": [...]}, all checked first */
 		r = parse_pause_list(t, p, NULL, &all, &n_all, reterr);
 		if (r < 0) {
@@ -2222,7 +2152,7 @@ remove_timer(struct tracker *t, struct tracker_timer *tm)
 static int
 apply_stopped(struct tracker *t, json_object *p, struct errbuf *reterr)
 {
-	json_object *arr = jget_array(p, "timers");
+	json_object *arr = jsonutil_get_array(p, "timers");
 	CLEANUP_FREE struct tracker_timer **gone = NULL;
 	size_t n;
 
@@ -2239,7 +2169,7 @@ apply_stopped(struct tracker *t, json_object *p, struct errbuf *reterr)
 		const char *key;
 
 		if (!json_object_is_type(one, json_type_object) ||
-		    !jget_str(one, "target", &key)) {
+		    !jsonutil_get_str(one, "target", &key)) {
 			return bad_payload(reterr, "no target");
 		}
 		gone[i] = tracker_find(t, key);
@@ -2267,7 +2197,7 @@ apply_cancelled(struct tracker *t, json_object *p, struct errbuf *reterr)
 	struct tracker_timer *tm = NULL;
 	const char *key;
 
-	if (!jget_str(p, "target", &key)) {
+	if (!jsonutil_get_str(p, "target", &key)) {
 		return bad_payload(reterr, "no target");
 	}
 	tm = tracker_find(t, key);
@@ -2289,7 +2219,8 @@ apply_set(
 	const char *key;
 	int r;
 
-	if (!jget_str(p, "target", &key) || !(tm = tracker_find(t, key))) {
+	if (!jsonutil_get_str(p, "target", &key) ||
+	    !(tm = tracker_find(t, key))) {
 		return bad_payload(reterr, "set: no such timer");
 	}
 	entry_init(&f);
@@ -2320,8 +2251,9 @@ apply_notes(
 	const char *key, *text;
 	int r;
 
-	if (!jget_str(p, "target", &key) || !(tm = tracker_find(t, key)) ||
-	    !jget_str(p, "text", &text)) {
+	if (!jsonutil_get_str(p, "target", &key) ||
+	    !(tm = tracker_find(t, key)) ||
+	    !jsonutil_get_str(p, "text", &text)) {
 		return bad_payload(reterr, "note: no such timer or no text");
 	}
 	r = entry_append_string(&tm->fields.notes, "\n", text);
@@ -2340,9 +2272,10 @@ apply_adjusted(
 	const char *key;
 	int64_t start, old, d;
 
-	if (!jget_str(p, "target", &key) || !(tm = tracker_find(t, key)) ||
-	    !jget_i64(p, "start", &start) || !jget_i64(p, "old_start", &old) ||
-	    old != tm->start_wall) {
+	if (!jsonutil_get_str(p, "target", &key) ||
+	    !(tm = tracker_find(t, key)) ||
+	    !jsonutil_get_i64(p, "start", &start) ||
+	    !jsonutil_get_i64(p, "old_start", &old) || old != tm->start_wall) {
 		return bad_payload(
 		    reterr, "adjust: no such timer or bad start");
 	}
@@ -2379,7 +2312,7 @@ static int
 apply_heartbeat(struct tracker *t, json_object *p, struct errbuf *reterr)
 {
 	CLEANUP_FREE struct stamp_ref *refs = NULL;
-	json_object *arr = jget_array(p, "timers");
+	json_object *arr = jsonutil_get_array(p, "timers");
 	size_t n;
 
 	if (!arr) {
@@ -2462,6 +2395,37 @@ tracker_apply(struct tracker *t, uint16_t type, uint64_t seq,
 
 /* ---- snapshot and status ---- */
 
+static const char *
+state_name(const struct tracker_timer *tm)
+{
+	return tm->state == TRACKER_RUNNING ? "running" : "paused";
+}
+
+/* {"focus": ..., "timers": []}, the empty array in *ret_timers (borrowed
+ * from the result); NULL when out of memory. */
+static json_object *
+new_tracker_object(const struct tracker *t, json_object **ret_timers)
+{
+	json_object *o = json_object_new_object(), *arr;
+	int r = o ? 0 : -ENOMEM;
+
+	if (r == 0) {
+		r = jsonutil_add(o, "focus", json_object_new_string(t->focus));
+	}
+	arr = json_object_new_array();
+	if (r == 0) {
+		r = jsonutil_add(o, "timers", arr);
+	} else {
+		json_object_put(arr);
+	}
+	if (r < 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	*ret_timers = arr;
+	return o;
+}
+
 static json_object *
 timer_snapshot(const struct tracker_timer *tm)
 {
@@ -2469,53 +2433,55 @@ timer_snapshot(const struct tracker_timer *tm)
 	int r = o ? 0 : -ENOMEM;
 
 	if (r == 0) {
-		r = jadd(o, "state",
-		    json_object_new_string(
-			tm->state == TRACKER_RUNNING ? "running" : "paused"));
+		r = jsonutil_add(
+		    o, "state", json_object_new_string(state_name(tm)));
 	}
 	if (r == 0) {
-		r = jadd(o, "start", json_object_new_int64(tm->start_wall));
+		r = jsonutil_add(
+		    o, "start", json_object_new_int64(tm->start_wall));
 	}
 	if (r == 0) {
-		r = jadd(o, "anchor", stamp_to_json(&tm->anchor, NULL));
+		r = jsonutil_add(o, "anchor", stamp_to_json(&tm->anchor, NULL));
 	}
 	if (r == 0) {
-		r = jadd(o, "paused_since_ns",
+		r = jsonutil_add(o, "paused_since_ns",
 		    json_object_new_int64(tm->paused_since_ns));
 	}
 	if (r == 0) {
-		r = jadd(o, "reboot_pos_ns",
+		r = jsonutil_add(o, "reboot_pos_ns",
 		    json_object_new_int64(tm->reboot_pos_ns));
 	}
 	if (r == 0) {
-		r = jadd(o, "run_since_ns",
-		    json_object_new_int64(tm->run_since_ns));
+		r = jsonutil_add(
+		    o, "run_since_ns", json_object_new_int64(tm->run_since_ns));
 	}
 	if (r == 0 && tm->pause_reason != TRACKER_REASON_NONE) {
-		r = jadd(o, "pause_reason",
+		r = jsonutil_add(o, "pause_reason",
 		    json_object_new_string(
 			tracker_pause_reason_to_string(tm->pause_reason)));
 	}
 	if (r == 0 && tm->paused_seq != 0) {
-		r = jadd(o, "paused_seq",
+		r = jsonutil_add(o, "paused_seq",
 		    json_object_new_int64((int64_t) tm->paused_seq));
 	}
 	if (r == 0) {
-		r = jadd(o, "flags", json_object_new_int64(tm->flags));
+		r = jsonutil_add(o, "flags", json_object_new_int64(tm->flags));
 	}
 	if (r == 0) {
-		r = jadd(o, "last_used",
+		r = jsonutil_add(o, "last_used",
 		    json_object_new_int64((int64_t) tm->last_used));
 	}
 	if (r == 0) {
-		r = jadd(o, "fields", entry_fields_to_json(&tm->fields));
+		r = jsonutil_add(
+		    o, "fields", entry_fields_to_json(&tm->fields));
 	}
 	if (r == 0 && tm->summary) {
-		r = jadd(o, "summary", json_object_new_string(tm->summary));
+		r = jsonutil_add(
+		    o, "summary", json_object_new_string(tm->summary));
 	}
 	ps = json_object_new_array();
 	if (r == 0) {
-		r = jadd(o, "pauses", ps);
+		r = jsonutil_add(o, "pauses", ps);
 	} else {
 		json_object_put(ps);
 	}
@@ -2524,22 +2490,22 @@ timer_snapshot(const struct tracker_timer *tm)
 
 		r = one ? 0 : -ENOMEM;
 		if (r == 0) {
-			r = jpush(
+			r = jsonutil_push(
 			    one, json_object_new_int64(tm->pauses[i].from_ns));
 		}
 		if (r == 0) {
-			r = jpush(
+			r = jsonutil_push(
 			    one, json_object_new_int64(tm->pauses[i].to_ns));
 		}
 		if (r == 0) {
-			r = jpush(one,
+			r = jsonutil_push(one,
 			    json_object_new_string(
 				tm->pauses[i].kind == TRACKER_PAUSE_SUSPEND
 				    ? "suspend"
 				    : "user"));
 		}
 		if (r == 0) {
-			r = jpush(ps, one);
+			r = jsonutil_push(ps, one);
 		} else {
 			json_object_put(one);
 		}
@@ -2554,20 +2520,11 @@ timer_snapshot(const struct tracker_timer *tm)
 json_object *
 tracker_snapshot(const struct tracker *t)
 {
-	json_object *o = json_object_new_object(), *arr;
+	json_object *arr = NULL, *o = new_tracker_object(t, &arr);
 	int r = o ? 0 : -ENOMEM;
 
-	if (r == 0) {
-		r = jadd(o, "focus", json_object_new_string(t->focus));
-	}
-	arr = json_object_new_array();
-	if (r == 0) {
-		r = jadd(o, "timers", arr);
-	} else {
-		json_object_put(arr);
-	}
 	for (size_t i = 0; r == 0 && i < t->n_timers; i++) {
-		r = jpush(arr, timer_snapshot(t->timers[i]));
+		r = jsonutil_push(arr, timer_snapshot(t->timers[i]));
 	}
 	if (r < 0) {
 		json_object_put(o);
@@ -2583,29 +2540,17 @@ tracker_snapshot(const struct tracker *t)
 static bool
 restore_pause_extra(json_object *o, struct tracker_timer *tm)
 {
-	json_object *v;
 	int64_t seq;
 
 	tm->run_since_ns = 0;
-	if (json_object_object_get_ex(o, "run_since_ns", NULL) &&
-	    (!jget_i64(o, "run_since_ns", &tm->run_since_ns) ||
-		tm->run_since_ns < 0)) {
+	if (!jsonutil_opt_i64(o, "run_since_ns", &tm->run_since_ns) ||
+	    tm->run_since_ns < 0 ||
+	    !reason_from_json(o, "pause_reason", &tm->pause_reason)) {
 		return false;
 	}
-	tm->pause_reason = TRACKER_REASON_NONE;
-	if (json_object_object_get_ex(o, "pause_reason", &v)) {
-		if (!json_object_is_type(v, json_type_string)) {
-			return false;
-		}
-		tm->pause_reason =
-		    tracker_pause_reason_from_string(json_object_get_string(v));
-		if (tm->pause_reason == TRACKER_REASON_INVALID) {
-			return false;
-		}
-	}
 	tm->paused_seq = tm->state == TRACKER_PAUSED ? tm->last_used : 0;
-	if (json_object_object_get_ex(o, "paused_seq", NULL)) {
-		if (!jget_i64(o, "paused_seq", &seq) || seq < 0) {
+	if (jsonutil_has(o, "paused_seq")) {
+		if (!jsonutil_get_i64(o, "paused_seq", &seq) || seq < 0) {
 			return false;
 		}
 		tm->paused_seq = (uint64_t) seq;
@@ -2628,18 +2573,18 @@ timer_restore(json_object *o, struct tracker_timer **ret, struct errbuf *reterr)
 		return -ENOMEM;
 	}
 	if (!json_object_is_type(o, json_type_object) ||
-	    !jget_str(o, "target", &key) ||
+	    !jsonutil_get_str(o, "target", &key) ||
 	    target_parse(key, &tm->target, NULL) < 0 ||
 	    strcmp(target_format(&tm->target, canon), key) != 0 ||
-	    !jget_str(o, "state", &state) ||
-	    !jget_i64(o, "start", &tm->start_wall) ||
+	    !jsonutil_get_str(o, "state", &state) ||
+	    !jsonutil_get_i64(o, "start", &tm->start_wall) ||
 	    !json_object_object_get_ex(o, "anchor", &an) ||
 	    !stamp_from_json(an, &c) ||
-	    !jget_i64(o, "paused_since_ns", &tm->paused_since_ns) ||
-	    !jget_i64(o, "reboot_pos_ns", &tm->reboot_pos_ns) ||
-	    !jget_i64(o, "flags", &flags) ||
-	    !jget_i64(o, "last_used", &last_used) ||
-	    !(ps = jget_array(o, "pauses")) ||
+	    !jsonutil_get_i64(o, "paused_since_ns", &tm->paused_since_ns) ||
+	    !jsonutil_get_i64(o, "reboot_pos_ns", &tm->reboot_pos_ns) ||
+	    !jsonutil_get_i64(o, "flags", &flags) ||
+	    !jsonutil_get_i64(o, "last_used", &last_used) ||
+	    !(ps = jsonutil_get_array(o, "pauses")) ||
 	    !json_object_object_get_ex(o, "fields", &f)) {
 		timer_free(tm);
 		return bad_payload(reterr, "checkpoint: bad timer");
@@ -2692,7 +2637,7 @@ timer_restore(json_object *o, struct tracker_timer **ret, struct errbuf *reterr)
 		};
 		tm->n_pauses++;
 	}
-	if (!json_object_object_get_ex(o, "run_since_ns", NULL)) {
+	if (!jsonutil_has(o, "run_since_ns")) {
 		/* an older checkpoint: the last resume closed the last user
 		 * pause (suspends lie inside running segments) */
 		for (size_t i = 0; i < tm->n_pauses; i++) {
@@ -2715,8 +2660,9 @@ tracker_restore(struct tracker *t, json_object *o, struct errbuf *reterr)
 	int r;
 
 	if (!json_object_is_type(o, json_type_object) ||
-	    !jget_str(o, "focus", &focus) || strlen(focus) >= TARGET_STR_MAX ||
-	    !(arr = jget_array(o, "timers"))) {
+	    !jsonutil_get_str(o, "focus", &focus) ||
+	    strlen(focus) >= TARGET_STR_MAX ||
+	    !(arr = jsonutil_get_array(o, "timers"))) {
 		return bad_payload(reterr, "checkpoint: bad tracker");
 	}
 	n = json_object_array_length(arr);
@@ -2756,18 +2702,9 @@ json_object *
 tracker_status_json(
     const struct tracker *t, const struct now *now, const char *only_key)
 {
-	json_object *o = json_object_new_object(), *arr;
+	json_object *arr = NULL, *o = new_tracker_object(t, &arr);
 	int r = o ? 0 : -ENOMEM;
 
-	if (r == 0) {
-		r = jadd(o, "focus", json_object_new_string(t->focus));
-	}
-	arr = json_object_new_array();
-	if (r == 0) {
-		r = jadd(o, "timers", arr);
-	} else {
-		json_object_put(arr);
-	}
 	for (size_t i = 0; r == 0 && i < t->n_timers; i++) {
 		const struct tracker_timer *tm = t->timers[i];
 		unsigned flags = tm->flags;
@@ -2782,17 +2719,15 @@ tracker_status_json(
 		one = new_payload(tm->key);
 		r = one ? 0 : -ENOMEM;
 		if (r == 0) {
-			r = jadd(one, "state",
-			    json_object_new_string(tm->state == TRACKER_RUNNING
-				    ? "running"
-				    : "paused"));
+			r = jsonutil_add(one, "state",
+			    json_object_new_string(state_name(tm)));
 		}
 		if (r == 0) {
-			r = jadd(one, "start",
+			r = jsonutil_add(one, "start",
 			    json_object_new_int64(tm->start_wall));
 		}
 		if (r == 0) {
-			r = jadd(one, "worked_s",
+			r = jsonutil_add(one, "worked_s",
 			    json_object_new_int64(
 				tracker_timer_worked_ns(tm, now) / NS));
 		}
@@ -2808,23 +2743,23 @@ tracker_status_json(
 			    : 0;
 		}
 		if (r == 0) {
-			r = jadd(one, "focus",
+			r = jsonutil_add(one, "focus",
 			    json_object_new_boolean(
 				strcmp(t->focus, tm->key) == 0));
 		}
 		if (r == 0) {
-			r = jadd(one, "flags", flags_to_json(flags));
+			r = jsonutil_add(one, "flags", flags_to_json(flags));
 		}
 		if (r == 0) {
-			r = jadd(
+			r = jsonutil_add(
 			    one, "fields", entry_fields_to_json(&tm->fields));
 		}
 		if (r == 0 && tm->summary) {
-			r = jadd(one, "summary",
+			r = jsonutil_add(one, "summary",
 			    json_object_new_string(tm->summary));
 		}
 		if (r == 0) {
-			r = jpush(arr, one);
+			r = jsonutil_push(arr, one);
 		} else {
 			json_object_put(one);
 		}

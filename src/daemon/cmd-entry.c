@@ -32,6 +32,7 @@
 #include <json-c/json.h>
 
 #include "common/cleanup.h"
+#include "common/jsonutil.h"
 #include "common/timeparse.h"
 #include "core/conditions.h"
 #include "core/refdata.h"
@@ -816,14 +817,11 @@ cmd_entry_show(struct request *req)
 static bool
 entry_is_billed(json_object *entry, const char **ret_status)
 {
-	json_object *v;
 	const char *s;
 
-	if (!json_object_object_get_ex(entry, "status", &v) ||
-	    !json_object_is_type(v, json_type_string)) {
+	if (!jsonutil_get_str(entry, "status", &s)) {
 		return false;
 	}
-	s = json_object_get_string(v);
 	*ret_status = s;
 	return strcmp(s, "Billed") == 0 || strcmp(s, "BilledAgreement") == 0;
 }
@@ -831,24 +829,19 @@ entry_is_billed(json_object *entry, const char **ret_status)
 static bool
 get_time(json_object *entry, const char *key, int64_t *ret)
 {
-	json_object *v;
+	const char *s;
 
-	return json_object_object_get_ex(entry, key, &v) &&
-	    json_object_is_type(v, json_type_string) &&
-	    timeparse_parse_iso(json_object_get_string(v), ret, NULL) == 0;
+	return jsonutil_get_str(entry, key, &s) &&
+	    timeparse_parse_iso(s, ret, NULL) == 0;
 }
 
 static double
 get_hours(json_object *entry, const char *key)
 {
-	json_object *v;
+	double h = 0; /* absent or not a number: none */
 
-	if (json_object_object_get_ex(entry, key, &v) &&
-	    (json_object_is_type(v, json_type_double) ||
-		json_object_is_type(v, json_type_int))) {
-		return json_object_get_double(v);
-	}
-	return 0;
+	(void) jsonutil_get_num(entry, key, &h);
+	return h;
 }
 
 static int

@@ -34,6 +34,7 @@
 
 #include "common/base64.h"
 #include "common/cleanup.h"
+#include "common/jsonutil.h"
 #include "common/timeparse.h"
 #include "core/backoff.h"
 #include "daemon/config.h"
@@ -170,20 +171,6 @@ append_clean(char *dst, size_t size, const char *src)
 	dst[o] = '\0';
 }
 
-/* The string member key of o, or NULL. */
-static const char *
-get_str(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!o || !json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string)) {
-		return NULL;
-	}
-	return json_object_get_string(v);
-}
-
 /* Parses untrusted text with a depth-limited tokener; NULL on error. */
 static struct json_object *
 parse_json(const char *text, size_t len)
@@ -239,14 +226,14 @@ cwapi_parse_error(int status, const char *body, size_t len, enum errcode code,
 		return;
 	}
 	/* The 429 body says "error" where the others say "code". */
-	top_code = get_str(o, "code");
+	top_code = jsonutil_str(o, "code");
 	if (!top_code) {
-		top_code = get_str(o, "error");
+		top_code = jsonutil_str(o, "error");
 	}
 	if (top_code && ret_code && code_size > 0) {
 		append_clean(ret_code, code_size, top_code);
 	}
-	message = get_str(o, "message");
+	message = jsonutil_str(o, "message");
 	snprintf(reterr->msg, sizeof(reterr->msg), "ConnectWise: ");
 	if (json_object_object_get_ex(o, "errors", &errors) &&
 	    json_object_is_type(errors, json_type_array)) {
@@ -255,9 +242,9 @@ cwapi_parse_error(int status, const char *body, size_t len, enum errcode code,
 		for (size_t i = 0; i < n; i++) {
 			struct json_object *e =
 			    json_object_array_get_idx(errors, i);
-			const char *res = get_str(e, "resource");
-			const char *field = get_str(e, "field");
-			const char *msg = get_str(e, "message");
+			const char *res = jsonutil_str(e, "resource");
+			const char *field = jsonutil_str(e, "field");
+			const char *msg = jsonutil_str(e, "message");
 
 			if (!msg && !field) {
 				continue;
@@ -960,7 +947,7 @@ lookup_apply(struct cwapi *api, struct cwapi_result *res)
 		    api->company, api->site);
 		return res->cls;
 	}
-	cb = get_str(res->json, "Codebase");
+	cb = jsonutil_str(res->json, "Codebase");
 	if (!cb || !codebase_valid(cb)) {
 		res->cls = CLASSIFY_RETRY;
 		errbuf_set(&res->err, ERR_API_ERROR, 0,

@@ -34,6 +34,7 @@
 
 #include "common/cleanup.h"
 #include "common/errcode.h"
+#include "common/jsonutil.h"
 #include "core/outbox.h"
 #include "core/records.h"
 #include "core/session_policy.h"
@@ -385,14 +386,13 @@ static void
 op_done(struct op *op)
 {
 	struct session *s = op->s;
-	json_object *arr;
 
 	if (op->kind != PAUSE_NONE) {
 		/* a pause that paused nothing still ends the episode: the
 		 * matching resume then resumes nothing */
 		struct episode *ep = &s->episode[op->kind];
-		size_t n = op->payload && json_object_object_get_ex(op->payload,
-		    "pause", &arr) ? json_object_array_length(arr) : 0;
+		json_object *arr = jsonutil_get_array(op->payload, "pause");
+		size_t n = arr ? json_object_array_length(arr) : 0;
 
 		ep->known = true;
 		ep->seq = 0;
@@ -870,18 +870,16 @@ static void
 count_submitted(struct daemon *d, json_object *result, int64_t *ret_sent,
     int64_t *ret_waiting)
 {
-	json_object *timers, *ents, *u;
+	json_object *timers = jsonutil_get_array(result, "timers"), *ents, *u;
 
 	*ret_sent = *ret_waiting = 0;
-	if (!json_object_object_get_ex(result, "timers", &timers) ||
-	    !json_object_is_type(timers, json_type_array)) {
+	if (!timers) {
 		return;
 	}
 	for (size_t i = 0; i < json_object_array_length(timers); i++) {
-		json_object *t = json_object_array_get_idx(timers, i);
-
-		if (!json_object_object_get_ex(t, "entries", &ents) ||
-		    !json_object_is_type(ents, json_type_array)) {
+		ents = jsonutil_get_array(
+		    json_object_array_get_idx(timers, i), "entries");
+		if (!ents) {
 			continue;
 		}
 		for (size_t k = 0; k < json_object_array_length(ents); k++) {
