@@ -1,7 +1,8 @@
 /*
  * print-entries.c - tables for the ConnectWise pass-through replies:
  * entries, sheet show, sheets, worktypes/roles/codes, and the per-id
- * results of approve, reject and the sheet actions.
+ * results of approve, reject and the sheet actions; and flush's
+ * per-entry report.
  *
  * Job: turn a reply's result into aligned text with totals. Pure apart
  * from reading the process TZ for local dates: builds a string, never
@@ -309,6 +310,70 @@ print_results(json_object *r)
 	return pb_take(&b);
 }
 
+/* flush: a summary, then one line per entry that still needs the user
+ * (with ConnectWise's message), then one per submitted entry with its
+ * ConnectWise id; entries the daemon left out of its one-line reply are
+ * counted. */
+static char *
+print_flush(json_object *r)
+{
+	struct pbuf b = {.ok = true};
+	json_object *ents = member(r, "entries");
+	json_object *done = member(r, "submitted_entries");
+	json_object *sub = member(r, "submission");
+	size_t n;
+
+	if (!ents || !json_object_is_type(ents, json_type_array)) {
+		return NULL;
+	}
+	pb_addf(&b,
+	    "flush: %.0f submitted, %.0f rejected, %.0f unknown, %.0f "
+	    "pending\n",
+	    num(r, "submitted"), num(r, "rejected"), num(r, "unknown"),
+	    num(r, "pending") + num(r, "attempting"));
+	if (str(sub, "state")[0] && strcmp(str(sub, "state"), "ok") != 0) {
+		pb_addf(&b, "submission %s: %s\n", str(sub, "state"),
+		    str(sub, "reason"));
+	}
+	n = json_object_array_length(ents);
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(ents, i);
+		json_object *err = member(e, "error");
+		const char *msg = str(err, "message")[0] ? str(err, "message")
+							 : str(err, "detail");
+		char line[160];
+
+		one_line(msg, line, sizeof(line));
+		if (!line[0]) {
+			pb_addf(
+			    &b, "%-36s %s\n", str(e, "id"), str(e, "state"));
+			continue;
+		}
+		pb_addf(&b, "%-36s %-15s %s%s%s\n", str(e, "id"),
+		    str(e, "state"), line,
+		    str(err, "field")[0] ? ", field " : "", str(err, "field"));
+	}
+	n = done && json_object_is_type(done, json_type_array)
+	    ? json_object_array_length(done)
+	    : 0;
+	for (size_t i = 0; i < n; i++) {
+		json_object *p = json_object_array_get_idx(done, i);
+		const char *u =
+		    json_object_get_string(json_object_array_get_idx(p, 0));
+
+		pb_addf(&b, "%-36s %-15s %lld\n", u ? u : "?", "submitted",
+		    (long long) json_object_get_int64(
+			json_object_array_get_idx(p, 1)));
+	}
+	if (num(r, "omitted") > 0) {
+		pb_addf(&b,
+		    "(%.0f more not listed: the reply is full; see 'cwtimectl "
+		    "queue')\n",
+		    num(r, "omitted"));
+	}
+	return pb_take(&b);
+}
+
 char *
 print_entries_result(const char *wire, json_object *result)
 {
@@ -318,6 +383,9 @@ print_entries_result(const char *wire, json_object *result)
 	}
 	if (strcmp(wire, "entries") == 0) {
 		return print_entries(result);
+	}
+	if (strcmp(wire, "flush") == 0) {
+		return print_flush(result);
 	}
 	if (strcmp(wire, "sheet.show") == 0) {
 		return print_sheet(result);

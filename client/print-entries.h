@@ -1,7 +1,8 @@
 /*
  * print-entries.h - human tables for the ConnectWise pass-through
  * replies (entries, sheet show, sheets, worktypes, roles, codes, and the
- * per-id results of approve, reject and sheet actions).
+ * per-id results of approve, reject and sheet actions), and flush's
+ * per-entry report.
  */
 #pragma once
 

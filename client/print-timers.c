@@ -760,6 +760,21 @@ print_timers_result(const char *wire, json_object *result)
 	} else {
 		done = false;
 	}
+	if (done && (strcmp(wire, "stop") == 0 || strcmp(wire, "log") == 0)) {
+		/* a work type or role name the daemon knows to be wrong: the
+		 * entry is kept, rejected before it is sent (cwtimed) */
+		json_object *w = jarray(result, "warnings");
+
+		for (size_t i = 0; w && i < json_object_array_length(w); i++) {
+			json_object *s = json_object_array_get_idx(w, i);
+
+			if (json_object_is_type(s, json_type_string)) {
+				pt_addf(&b, "warning: %s; the entry will be "
+				    "rejected: fix it with 'cwtimectl queue "
+				    "edit'\n", json_object_get_string(s));
+			}
+		}
+	}
 	if (!done) {
 		free(b.s);
 		return NULL;

@@ -372,3 +372,13 @@ tests_unit_test_jsonutil_CFLAGS = $(CWT_TEST_CFLAGS)
 tests_unit_test_jsonutil_LDADD = libcwtcommon.a $(JSONC_LIBS) $(CMOCKA_LIBS)
 # Sourced by check-banned.sh and check-layering.sh (their file walk and TAP frame).
 EXTRA_DIST += tests/lib/srcwalk.sh
+# outbox index, prefix lookup and queued_at (submit, issue #5)
+check_PROGRAMS += tests/unit/test-outbox
+TESTS += tests/unit/test-outbox
+tests_unit_test_outbox_CFLAGS = $(CWT_TEST_CFLAGS)
+tests_unit_test_outbox_LDADD = libcwtcore.a libcwtcommon.a $(JSONC_LIBS) $(CMOCKA_LIBS)
+TESTS += tests/integration/test-submit-queue.py
+EXTRA_DIST += tests/integration/test-submit-queue.py
+# replies of the timer commands with many timers (F3): cmd-timer.c
+TESTS += tests/integration/test-timers-reply.py
+EXTRA_DIST += tests/integration/test-timers-reply.py

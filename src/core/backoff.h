@@ -104,8 +104,9 @@ const char *backoff_breaker_state_name(enum backoff_breaker_state s);
 
 /*
  * The pacer: a token bucket of rate_per_min requests per minute (0 =
- * unpaced) holding up to one second's worth (at least 1), plus a cap on
- * requests in flight.
+ * unpaced) holding one token (one millisecond's worth above 60,000/min),
+ * so that no window of any length sees more than the rate allows - no
+ * burst - plus a cap on requests in flight.
  */
 struct backoff_pacer {
 	uint32_t rate_per_min;

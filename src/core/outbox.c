@@ -7,6 +7,11 @@
  * record that does not fit changes nothing and is reported; nothing is
  * ever dropped without a DISCARDED record. The decisions (when to send,
  * backoff, reconciliation) belong to the submitter in src/daemon.
+ *
+ * The index by UUID holds exactly the entries of o->entries (every add,
+ * truncate, prune and restore keeps it so), and n_state[] their count per
+ * state: the submitter looks entries up on every step of every entry, and
+ * a linear scan there made a queue of a thousand entries quadratic.
  */
 #include "core/outbox.h"
 
@@ -119,29 +124,163 @@ outbox_fini(struct outbox *o)
 		entry_free(o->entries[i]);
 	}
 	free(o->entries);
+	free(o->index);
 	outbox_init(o);
+}
+
+/* ---- the index: linear probing, backward-shift deletion ---- */
+
+/* FNV-1a over the UUID text. UUIDs are random, but the v4 version and
+ * variant digits are not: hashing the whole string spreads them all. */
+static size_t
+index_hash(const char *uuid)
+{
+	uint64_t h = 14695981039346656037u;
+
+	for (; *uuid; uuid++) {
+		h = (h ^ (uint8_t) *uuid) * 1099511628211u;
+	}
+	return (size_t) (h ^ (h >> 32));
+}
+
+static void
+index_put(struct outbox *o, struct outbox_entry *e)
+{
+	size_t mask = o->index_cap - 1, i = index_hash(e->uuid) & mask;
+
+	while (o->index[i]) {
+		i = (i + 1) & mask;
+	}
+	o->index[i] = e;
+}
+
+static void
+index_del(struct outbox *o, const struct outbox_entry *e)
+{
+	size_t mask = o->index_cap - 1, i = index_hash(e->uuid) & mask, j;
+
+	while (o->index[i] && o->index[i] != e) {
+		i = (i + 1) & mask;
+	}
+	if (!o->index[i]) {
+		return; /* not indexed: cannot happen */
+	}
+	o->index[i] = NULL;
+	/* pull back every later member of the run whose home slot is not
+	 * cyclically within (i, j], so that no probe stops early */
+	for (j = (i + 1) & mask; o->index[j]; j = (j + 1) & mask) {
+		size_t k = index_hash(o->index[j]->uuid) & mask;
+		bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+
+		if (!stays) {
+			o->index[i] = o->index[j];
+			o->index[j] = NULL;
+			i = j;
+		}
+	}
+}
+
+/* Makes room for want entries at most half full. Changes nothing when it
+ * fails. */
+static int
+index_reserve(struct outbox *o, size_t want)
+{
+	struct outbox_entry **n;
+	size_t cap = o->index_cap ? o->index_cap : 32;
+
+	while (cap < 2 * want) {
+		cap *= 2;
+	}
+	if (cap == o->index_cap) {
+		return 0;
+	}
+	n = calloc(cap, sizeof(*n));
+	if (!n) {
+		return -ENOMEM;
+	}
+	free(o->index);
+	o->index = n;
+	o->index_cap = cap;
+	for (size_t i = 0; i < o->n_entries; i++) {
+		index_put(o, o->entries[i]);
+	}
+	return 0;
 }
 
 struct outbox_entry *
 outbox_find(const struct outbox *o, const char *uuid)
 {
-	for (size_t i = 0; uuid && i < o->n_entries; i++) {
-		if (strcmp(o->entries[i]->uuid, uuid) == 0) {
-			return o->entries[i];
+	size_t mask, i;
+
+	if (!uuid || o->index_cap == 0) {
+		return NULL;
+	}
+	mask = o->index_cap - 1;
+	for (i = index_hash(uuid) & mask; o->index[i]; i = (i + 1) & mask) {
+		if (strcmp(o->index[i]->uuid, uuid) == 0) {
+			return o->index[i];
 		}
 	}
 	return NULL;
 }
 
 size_t
-outbox_count(const struct outbox *o, enum outbox_state s)
+outbox_find_prefix(const struct outbox *o, const char *prefix, size_t len,
+    struct outbox_entry **ret)
 {
 	size_t n = 0;
 
+	*ret = NULL;
+	if (len == ENTRY_UUID_LEN - 1 && strlen(prefix) == len) {
+		*ret = outbox_find(o, prefix);
+		return *ret ? 1 : 0;
+	}
 	for (size_t i = 0; i < o->n_entries; i++) {
-		n += o->entries[i]->state == s;
+		if (strncmp(o->entries[i]->uuid, prefix, len) == 0) {
+			if (n++ == 0) {
+				*ret = o->entries[i];
+			}
+		}
 	}
 	return n;
+}
+
+size_t
+outbox_count(const struct outbox *o, enum outbox_state s)
+{
+	return (int) s >= 0 && s < OUTBOX_STATE_COUNT ? o->n_state[s] : 0;
+}
+
+static void
+set_state(struct outbox *o, struct outbox_entry *e, enum outbox_state to)
+{
+	o->n_state[e->state]--;
+	o->n_state[to]++;
+	e->state = to;
+}
+
+/* Appends e (its state set) to the entries and the index; room was
+ * reserved. */
+static void
+append(struct outbox *o, struct outbox_entry *e)
+{
+	o->entries[o->n_entries++] = e;
+	index_put(o, e);
+	o->n_state[e->state]++;
+}
+
+/* Removes entries[i] from everything and frees it. */
+static void
+remove_at(struct outbox *o, size_t i)
+{
+	struct outbox_entry *e = o->entries[i];
+
+	index_del(o, e);
+	o->n_state[e->state]--;
+	memmove(&o->entries[i], &o->entries[i + 1],
+	    (o->n_entries - i - 1) * sizeof(o->entries[0]));
+	o->n_entries--;
+	entry_free(e);
 }
 
 static int
@@ -149,9 +288,11 @@ reserve(struct outbox *o, size_t extra)
 {
 	size_t want = o->n_entries + extra, cap;
 	struct outbox_entry **n;
+	int r;
 
-	if (want <= o->cap_entries) {
-		return 0;
+	r = index_reserve(o, want);
+	if (r < 0 || want <= o->cap_entries) {
+		return r;
 	}
 	cap = o->cap_entries ? o->cap_entries * 2 : 16;
 	while (cap < want) {
@@ -170,15 +311,15 @@ void
 outbox_truncate(struct outbox *o, size_t n)
 {
 	while (o->n_entries > n) {
-		entry_free(o->entries[--o->n_entries]);
+		remove_at(o, o->n_entries - 1);
 	}
 }
 
 /* Adds the entries of an "entries" array (TIMER_STOPPED per timer, or
  * ENTRY_QUEUED) in PENDING. Checks all of them first. */
 static int
-add_entries(
-    struct outbox *o, json_object *arr, uint64_t seq, struct errbuf *reterr)
+add_entries(struct outbox *o, json_object *arr, uint64_t seq, int64_t queued_at,
+    struct errbuf *reterr)
 {
 	size_t n, base = o->n_entries;
 	int r;
@@ -216,7 +357,29 @@ add_entries(
 		e->state = OUTBOX_PENDING;
 		e->body = json_object_get(body);
 		e->seq_created = e->seq_last = seq;
-		o->entries[o->n_entries++] = e;
+		e->queued_at = queued_at;
+		append(o, e);
+	}
+	return 0;
+}
+
+/* When the entries of a TIMER_STOPPED timer or an ENTRY_QUEUED record
+ * began to wait: "queued_at" (written since cwtimed keeps it), else the
+ * stop's own stamp (every TIMER_STOPPED has one), else 0: unknown (an
+ * ENTRY_QUEUED from before queued_at; the submitter then counts from
+ * when it first saw the entry, as it always did). */
+static int64_t
+queued_at_of(json_object *p, json_object *timer)
+{
+	json_object *stamp;
+	int64_t t = 0;
+
+	if (jget_i64(p, "queued_at", &t) && t > 0) {
+		return t;
+	}
+	if (timer && json_object_object_get_ex(timer, "stamp", &stamp) &&
+	    jget_i64(stamp, "wall", &t) && t > 0) {
+		return t;
 	}
 	return 0;
 }
@@ -234,12 +397,12 @@ apply_stopped(
 	}
 	n = json_object_array_length(timers);
 	for (size_t i = 0; i < n; i++) {
+		json_object *tm = json_object_array_get_idx(timers, i);
 		json_object *arr = NULL;
 		int r;
 
-		(void) json_object_object_get_ex(
-		    json_object_array_get_idx(timers, i), "entries", &arr);
-		r = add_entries(o, arr, seq, reterr);
+		(void) json_object_object_get_ex(tm, "entries", &arr);
+		r = add_entries(o, arr, seq, queued_at_of(p, tm), reterr);
 		if (r < 0) {
 			outbox_truncate(o, base);
 			return r;
@@ -265,10 +428,7 @@ prune_done(struct outbox *o)
 			i++;
 			continue;
 		}
-		entry_free(e);
-		memmove(&o->entries[i], &o->entries[i + 1],
-		    (o->n_entries - i - 1) * sizeof(o->entries[0]));
-		o->n_entries--;
+		remove_at(o, i);
 		done--;
 	}
 }
@@ -344,14 +504,22 @@ transition(struct outbox *o, uint16_t type, uint64_t seq, json_object *p,
 		}
 		to = OUTBOX_SUBMITTED;
 		break;
-	case JOURNAL_REC_REJECTED:
+	case JOURNAL_REC_REJECTED: {
+		json_object *local = NULL;
+
+		/* "local": refused before any request (an unknown work type
+		 * or role name, cmd-ref.c): PENDING -> REJECTED too */
 		if (e->state != OUTBOX_ATTEMPT_STARTED &&
-		    e->state != OUTBOX_UNKNOWN) {
+		    e->state != OUTBOX_UNKNOWN &&
+		    !(e->state == OUTBOX_PENDING &&
+			json_object_object_get_ex(p, "local", &local) &&
+			json_object_get_boolean(local))) {
 			goto refused;
 		}
 		to = OUTBOX_REJECTED;
 		keep_error = true;
 		break;
+	}
 	case JOURNAL_REC_REQUEUED:
 		if (e->state != OUTBOX_REJECTED) {
 			goto refused;
@@ -399,6 +567,11 @@ transition(struct outbox *o, uint16_t type, uint64_t seq, json_object *p,
 		e->remote_id = v;
 	} else if (type == JOURNAL_REC_RECONCILED) {
 		e->absent_seen++;
+	} else if (type == JOURNAL_REC_REQUEUED && jget_i64(p, "at", &v) &&
+	    v > 0) {
+		/* it waits again from the re-queue: the time it sat
+		 * rejected was the user's, not the queue's */
+		e->queued_at = v;
 	}
 	if (type == JOURNAL_REC_OUTCOME_UNKNOWN) {
 		e->absent_seen = 0;
@@ -407,7 +580,7 @@ transition(struct outbox *o, uint16_t type, uint64_t seq, json_object *p,
 		json_object_put(e->last_error);
 		e->last_error = json_object_get(p);
 	}
-	e->state = to;
+	set_state(o, e, to);
 	e->seq_last = seq;
 	if (to == OUTBOX_SUBMITTED || to == OUTBOX_DISCARDED) {
 		prune_done(o);
@@ -453,7 +626,8 @@ outbox_apply(struct outbox *o, uint16_t type, uint64_t seq,
 		json_object *arr = NULL;
 
 		(void) json_object_object_get_ex(payload, "entries", &arr);
-		return add_entries(o, arr, seq, reterr);
+		return add_entries(
+		    o, arr, seq, queued_at_of(payload, NULL), reterr);
 	}
 	case JOURNAL_REC_QUEUE_PAUSED:
 		(void) jget_str(payload, "reason", &reason);
@@ -477,7 +651,7 @@ outbox_after_replay(struct outbox *o)
 
 	for (size_t i = 0; i < o->n_entries; i++) {
 		if (o->entries[i]->state == OUTBOX_ATTEMPT_STARTED) {
-			o->entries[i]->state = OUTBOX_UNKNOWN;
+			set_state(o, o->entries[i], OUTBOX_UNKNOWN);
 			o->entries[i]->absent_seen = 0;
 			n++;
 		}
@@ -526,6 +700,9 @@ entry_snapshot(const struct outbox_entry *e)
 	if (r == 0) {
 		r = jadd(o, "last_attempt_t0",
 		    json_object_new_int64(e->last_attempt_t0));
+	}
+	if (r == 0 && e->queued_at > 0) {
+		r = jadd(o, "queued_at", json_object_new_int64(e->queued_at));
 	}
 	if (r == 0 && e->last_error) {
 		r = jadd(o, "last_error", json_object_get(e->last_error));
@@ -633,10 +810,14 @@ outbox_restore(struct outbox *o, json_object *snap, struct errbuf *reterr)
 		e->absent_seen = (uint32_t) abs;
 		e->remote_id = rid;
 		e->last_attempt_t0 = t0;
+		if (!jget_i64(je, "queued_at", &e->queued_at) ||
+		    e->queued_at < 0) {
+			e->queued_at = 0; /* a checkpoint from before it */
+		}
 		if (json_object_object_get_ex(je, "last_error", &v)) {
 			e->last_error = json_object_get(v);
 		}
-		tmp.entries[tmp.n_entries++] = e;
+		append(&tmp, e);
 	}
 	if (r < 0) {
 		outbox_fini(&tmp);

@@ -46,6 +46,10 @@ struct outbox_entry {
 	uint32_t absent_seen;	 /* RECONCILED(absent) since the last UNKNOWN */
 	int64_t remote_id;	 /* > 0 once SUBMITTED */
 	int64_t last_attempt_t0; /* Unix s of the last attempt */
+	int64_t queued_at;	 /* Unix s it began to wait: the stop, the
+				  * log or the re-queue; 0 when the records
+				  * do not say (written before cwtimed had
+				  * queued_at) */
 	json_object *last_error; /* last ATTEMPT_FAILED/REJECTED/UNKNOWN
 				  * payload, owned, or NULL */
 };
@@ -54,6 +58,13 @@ struct outbox {
 	struct outbox_entry **entries; /* in creation order */
 	size_t n_entries;
 	size_t cap_entries;
+	/* Index by UUID: open addressing with linear probing over the same
+	 * entry objects, at most half full; index_cap is 0 or a power of
+	 * two. Kept by every function here; outbox_find is O(1). The struct
+	 * owns it, so a copy of a struct outbox is not a second outbox. */
+	struct outbox_entry **index;
+	size_t index_cap;
+	size_t n_state[OUTBOX_STATE_COUNT]; /* outbox_count in O(1) */
 	bool paused;
 	char pause_reason[128];
 };
@@ -62,7 +73,14 @@ void outbox_init(struct outbox *o);
 /* Accepts a zeroed outbox. */
 void outbox_fini(struct outbox *o);
 
+/* The entry with this exact UUID, or NULL. O(1). */
 struct outbox_entry *outbox_find(const struct outbox *o, const char *uuid);
+/* Entries whose UUID starts with prefix (len bytes, lower case): returns
+ * how many, and the first of them in *ret (NULL when none). A full-length
+ * prefix is looked up in the index; a shorter one is a scan (the CLI's
+ * keyed-by-prefix commands, not a hot path). */
+size_t outbox_find_prefix(const struct outbox *o, const char *prefix,
+    size_t len, struct outbox_entry **ret);
 const char *outbox_state_name(enum outbox_state s);
 enum outbox_state outbox_state_from_name(const char *s);
 
@@ -82,7 +100,7 @@ void outbox_truncate(struct outbox *o, size_t n);
  * Returns how many changed. */
 size_t outbox_after_replay(struct outbox *o);
 
-/* Counts entries in state s. */
+/* Counts entries in state s. O(1). */
 size_t outbox_count(const struct outbox *o, enum outbox_state s);
 
 /* The whole outbox as JSON, and back into an initialised empty outbox. */

@@ -15,11 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
 #include "common/cleanup.h"
 #include "common/errcode.h"
+#include "common/proto.h"
 #include "core/entry.h"
 #include "core/outbox.h"
 #include "core/records.h"
@@ -52,7 +54,7 @@ find_entry(struct request *req)
 	json_object *v = request_arg(req, "id");
 	struct outbox_entry *found = NULL;
 	char prefix[ENTRY_UUID_LEN];
-	size_t len, n = 0;
+	size_t len, n;
 
 	if (v && json_object_is_type(v, json_type_int)) {
 		snprintf(prefix, sizeof(prefix), "%" PRId64,
@@ -76,12 +78,7 @@ find_entry(struct request *req)
 		    "'%s' is not a UUID prefix", prefix);
 		return NULL;
 	}
-	for (size_t i = 0; i < o->n_entries; i++) {
-		if (strncmp(o->entries[i]->uuid, prefix, len) == 0) {
-			found = o->entries[i];
-			n++;
-		}
-	}
+	n = outbox_find_prefix(o, prefix, len, &found);
 	if (n == 0) {
 		request_failf(req, ERR_NO_SUCH_ENTRY, "id",
 		    "no queued entry has an id starting with '%s'", prefix);
@@ -254,6 +251,67 @@ cmd_queue_retry(struct request *req)
 
 /* ---- queue.edit ---- */
 
+/* The words of --add-to and --email (as for start, cmd-timer.c) and the
+ * entry_fields_from_args flag each one sets (addToDetailDescriptionFlag
+ * and so on; connectwise-api.md 3). */
+static const struct {
+	const char *option, *word, *key;
+} flag_words[] = {
+    {"add_to", "detail", "add_to_detail"},
+    {"add_to", "internal", "add_to_internal"},
+    {"add_to", "resolution", "add_to_resolution"},
+    {"email", "resource", "email_resource"},
+    {"email", "contact", "email_contact"},
+    {"email", "cc", "email_cc_flag"},
+};
+
+/* --add-to LIST / --email LIST on an edit: the comma-separated words
+ * name exactly the flags that are set afterwards; the option's other
+ * flags are cleared (so that an edit can also take one away, and
+ * `--add-to ''` clears them all). Case-insensitive, like start. */
+static int
+flags_arg(struct request *req, const char *option, json_object *a,
+    struct errbuf *reterr)
+{
+	const char *list = request_arg_string(req, option), *p;
+	int r = 0;
+
+	if (!list) {
+		return 0;
+	}
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(flag_words); i++) {
+		if (strcmp(flag_words[i].option, option) == 0) {
+			r = jadd(
+			    a, flag_words[i].key, json_object_new_boolean(0));
+		}
+	}
+	for (p = list; r == 0 && *p;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t) (comma - p) : strlen(p), i;
+
+		for (i = 0; i < ARRAY_SIZE(flag_words); i++) {
+			if (strcmp(flag_words[i].option, option) == 0 &&
+			    strlen(flag_words[i].word) == len &&
+			    strncasecmp(flag_words[i].word, p, len) == 0) {
+				break;
+			}
+		}
+		if (i == ARRAY_SIZE(flag_words)) {
+			r = errbuf_set(reterr, ERR_BAD_ARGUMENT, -EINVAL,
+			    "'%.*s' is not one of %s",
+			    (int) (len > 40 ? 40 : len), p,
+			    strcmp(option, "add_to") == 0
+				? "detail, internal, resolution"
+				: "resource, contact, cc");
+			errbuf_set_field(reterr, option);
+			return r;
+		}
+		r = jadd(a, flag_words[i].key, json_object_new_boolean(1));
+		p += len + (comma ? 1 : 0);
+	}
+	return r;
+}
+
 /* cwtimectl's option names -> entry_fields_from_args' keys. */
 static int
 edit_args(struct request *req, json_object *a, struct errbuf *reterr)
@@ -284,12 +342,11 @@ edit_args(struct request *req, json_object *a, struct errbuf *reterr)
 		snprintf(buf, sizeof(buf), "%" PRId64, id);
 		r = jadd(a, "agreement", json_object_new_string(buf));
 	}
-	if (r == 0 &&
-	    (request_arg(req, "add_to") || request_arg(req, "email"))) {
-		r = errbuf_set(reterr, ERR_NOT_SUPPORTED, -ENOTSUP,
-		    "--add-to and --email cannot be changed on a queued entry");
-		errbuf_set_field(
-		    reterr, request_arg(req, "add_to") ? "add_to" : "email");
+	if (r == 0) {
+		r = flags_arg(req, "add_to", a, reterr);
+	}
+	if (r == 0) {
+		r = flags_arg(req, "email", a, reterr);
 	}
 	return r;
 }
@@ -350,6 +407,9 @@ cmd_queue_edit(struct request *req)
 			errbuf_set_field(&err, "role");
 		} else if (strcmp(err.field, "billable") == 0) {
 			errbuf_set_field(&err, "billing");
+		} else if (strcmp(err.field, "emailCc") == 0) {
+			/* emailCcFlag without addresses */
+			errbuf_set_field(&err, "email_cc");
 		}
 		request_fail(req, &err);
 		return;
@@ -492,49 +552,135 @@ flush_req_free(void *p)
 	free(f);
 }
 
-/* Per entry that was waiting when flush began: its state now. */
+/* The reply must fit one line (PROTO_LINE_MAX, 64 KiB): everything but
+ * the lists (counts, "submission", the array brackets) takes well under
+ * this much. */
+#define FLUSH_REPLY_BUDGET (PROTO_LINE_MAX - 4096)
+
+static size_t
+json_len(json_object *o)
+{
+	size_t len = 0;
+
+	if (!json_object_to_json_string_length(
+		o, JSON_C_TO_STRING_PLAIN, &len)) {
+		return SIZE_MAX; /* ENOMEM: treat as too long */
+	}
+	return len;
+}
+
+/* Adds one (owned) item to arr if it fits the budget; else counts it in
+ * *omitted and, once one did not fit, lists nothing more (the order
+ * stays the outbox's). */
+static int
+add_within(json_object *arr, json_object *item, size_t *used, size_t *omitted)
+{
+	size_t len;
+
+	if (!item) {
+		return -ENOMEM;
+	}
+	len = *used < FLUSH_REPLY_BUDGET ? json_len(item) + 1 : SIZE_MAX;
+	if (len > FLUSH_REPLY_BUDGET - *used) {
+		json_object_put(item);
+		*used = FLUSH_REPLY_BUDGET;
+		(*omitted)++;
+		return 0;
+	}
+	if (json_object_array_add(arr, item) < 0) {
+		json_object_put(item);
+		return -ENOMEM;
+	}
+	*used += len;
+	return 0;
+}
+
+/* Per entry that was waiting when flush began: its state now. Entries
+ * that still need the user (pending, unknown, rejected: with the error)
+ * are listed in full under "entries"; submitted ones compactly under
+ * "submitted_entries" as [uuid, ConnectWise id] pairs, which is what a
+ * thousand-entry flush is mostly made of (it used to list every entry
+ * in full and failed with `internal` past about 150). Whatever would
+ * pass the line's budget is counted in "omitted" instead: the counts
+ * always cover every entry, and `cwtimectl queue` lists the rest. */
 static void
 flush_reply(struct request *req)
 {
 	struct daemon *d = request_daemon(req);
 	struct flush_req *f = request_data(req);
-	json_object *o = json_object_new_object();
+	CLEANUP_JSON json_object *o = json_object_new_object();
 	json_object *arr = json_object_new_array();
+	json_object *done = json_object_new_array();
 	size_t counts[OUTBOX_STATE_COUNT] = {0};
+	size_t used = 0, omitted = 0;
+	int r = o && arr && done ? 0 : -ENOMEM;
 
-	for (size_t i = 0; f && arr && i < f->n; i++) {
-		const struct outbox_entry *e =
-		    outbox_find(&d->state.outbox, f->uuids[i]);
-		json_object *x;
+	/* first the entries that need attention, so that they are what
+	 * the budget keeps */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; r == 0 && f && i < f->n; i++) {
+			const struct outbox_entry *e =
+			    outbox_find(&d->state.outbox, f->uuids[i]);
+			/* a submitted entry the outbox already forgot
+			 * (OUTBOX_KEEP_DONE): the submitter kept its id */
+			int64_t id = e ? e->remote_id
+				       : submitter_flush_remote_id(
+					     d->submitter, f->uuids[i]);
+			bool submitted =
+			    e ? e->state == OUTBOX_SUBMITTED : id > 0;
+			json_object *x;
 
-		if (!e) {
-			continue; /* submitted long ago and forgotten */
-		}
-		counts[e->state]++;
-		x = entry_json(e);
-		if (x && json_object_array_add(arr, x) < 0) {
-			json_object_put(x);
+			if ((!e && id <= 0) || submitted != (pass == 1)) {
+				continue; /* dropped by the user meanwhile */
+			}
+			counts[e ? e->state : OUTBOX_SUBMITTED]++;
+			if (pass == 0) {
+				r = add_within(
+				    arr, entry_json(e), &used, &omitted);
+				continue;
+			}
+			x = json_object_new_array_ext(2);
+			if (x &&
+			    (json_object_array_add(
+				 x, json_object_new_string(f->uuids[i])) < 0 ||
+				json_object_array_add(
+				    x, json_object_new_int64(id)) < 0)) {
+				json_object_put(x);
+				x = NULL;
+			}
+			r = add_within(done, x, &used, &omitted);
 		}
 	}
-	if (!o || !arr) {
-		json_object_put(o);
-		json_object_put(arr);
-		request_failf(req, ERR_INTERNAL, NULL, "out of memory");
-		return;
+	if (r == 0) {
+		r = jadd(o, "entries", TAKE_PTR(arr));
 	}
-	(void) jadd(o, "entries", arr);
-	for (int i = 0; i < OUTBOX_STATE_COUNT; i++) {
+	if (r == 0) {
+		r = jadd(o, "submitted_entries", TAKE_PTR(done));
+	}
+	for (int i = 0; r == 0 && i < OUTBOX_STATE_COUNT; i++) {
 		if (i == OUTBOX_DISCARDED) {
 			continue;
 		}
-		(void) jadd(o,
+		r = jadd(o,
 		    i == OUTBOX_ATTEMPT_STARTED
 			? "attempting"
 			: outbox_state_name((enum outbox_state) i),
 		    json_object_new_int64((int64_t) counts[i]));
 	}
-	(void) jadd(o, "submission", submitter_status_json(d->submitter));
-	request_reply(req, o);
+	if (r == 0 && omitted > 0) {
+		r = jadd(
+		    o, "omitted", json_object_new_int64((int64_t) omitted));
+	}
+	if (r == 0) {
+		r = jadd(o, "submission", submitter_status_json(d->submitter));
+	}
+	json_object_put(arr);
+	json_object_put(done);
+	if (r < 0) {
+		request_failf(req, ERR_INTERNAL, NULL, "out of memory");
+		return;
+	}
+	request_reply(req, TAKE_PTR(o));
 }
 
 static void

@@ -4,7 +4,9 @@
  *
  * Job: the `worktypes`, `roles` and `codes` commands; the daemon's cache
  * of those lists (core/refdata.c) with a TTL on loop time and refresh on
- * demand; cmdref_resolve() for any command or module that takes a name;
+ * demand ([reference] ttl); cmdref_resolve() for any command or module
+ * that takes a name; the work type and role names of queued entries made
+ * ids (at stop, and before the POST through the submitter's ready hook);
  * a per-operation ConnectWise client; a pager that follows Link headers;
  * the error hints of the user's reference document.
  *
@@ -15,7 +17,10 @@
  *   cancels its calls, so no callback ever touches a freed request;
  * - one fetch per list at a time: later askers wait on the same fetch;
  * - a list is replaced only by a complete fetch; a failed refresh keeps
- *   the old (possibly expired) list for naming ids, never for resolving.
+ *   the old (possibly expired) list for naming ids, never for resolving;
+ * - a queued entry's names change only through a journal record
+ *   (ENTRY_EDITED, or a local REJECTED), journaled while the submitter
+ *   has the entry claimed; a name never fails a stop.
  * Logs nothing itself: errors go back to the caller or the user.
  */
 #include "daemon/cmd-ref.h"
@@ -34,6 +39,10 @@
 #include "daemon/cwapi.h"
 #include "daemon/daemon.h"
 #include "daemon/http.h"
+#include "daemon/journal.h"
+#include "daemon/submitter.h"
+#include "core/entry.h"
+#include "core/records.h"
 
 /* ---- per-operation client ---- */
 
@@ -243,20 +252,41 @@ struct fetch {
 static struct refdata cache;
 static bool cache_init;
 static struct fetch *fetches[REFDATA_KIND_COUNT];
+/* Whether the last fetch of a kind failed, and when (cmdref_now): entry
+ * resolution then falls back to sending names for a while (see below). */
+static bool fetch_failed[REFDATA_KIND_COUNT];
+static int64_t fetch_failed_at[REFDATA_KIND_COUNT];
+static int64_t (*test_now)(void *userdata);
+static void *test_now_userdata;
 
 struct refdata *
-cmdref_cache(void)
+cmdref_cache(struct daemon *d)
 {
 	if (!cache_init) {
 		refdata_init(&cache, REFDATA_DEFAULT_TTL_S);
 		cache_init = true;
 	}
+	/* [reference] ttl, read each time so a reload applies at once;
+	 * config.c keeps it >= 1 s */
+	if (d && d->have_config && d->config.reference.ttl_s > 0) {
+		cache.ttl_s = d->config.reference.ttl_s;
+	}
 	return &cache;
+}
+
+void
+cmdref_set_clock(int64_t (*now_s)(void *userdata), void *userdata)
+{
+	test_now = now_s;
+	test_now_userdata = userdata;
 }
 
 int64_t
 cmdref_now(struct daemon *d)
 {
+	if (test_now) {
+		return test_now(test_now_userdata);
+	}
 	return (int64_t) (uv_now(&d->loop) / 1000);
 }
 
@@ -272,7 +302,7 @@ waiters_run(struct waiter *w, struct daemon *d, enum refdata_kind kind, int r,
 
 		errbuf_clear(&e);
 		if (rr == 0 && w->name) {
-			rr = refdata_resolve(cmdref_cache(), kind, w->name,
+			rr = refdata_resolve(cmdref_cache(d), kind, w->name,
 			    w->field, cmdref_now(d), &id, &e);
 			if (rr == -EAGAIN) {
 				/* fetched, yet not fresh: a TTL of 0 s? */
@@ -303,7 +333,7 @@ on_fetched(int r, json_object *items, size_t pages, const struct errbuf *err,
 
 	errbuf_clear(&e);
 	if (r == 0) {
-		r = refdata_load(cmdref_cache(), kind, items, cmdref_now(d));
+		r = refdata_load(cmdref_cache(d), kind, items, cmdref_now(d));
 		if (r < 0) {
 			errbuf_set(&e, ERR_API_ERROR, r,
 			    "cannot keep the %s list (%zu records): %s",
@@ -312,6 +342,8 @@ on_fetched(int r, json_object *items, size_t pages, const struct errbuf *err,
 			err = &e;
 		}
 	}
+	fetch_failed[kind] = r < 0;
+	fetch_failed_at[kind] = cmdref_now(d);
 	fetches[kind] = NULL;
 	cmdref_client_close(&f->client);
 	free(f);
@@ -426,7 +458,7 @@ cmdref_resolve(struct daemon *d, enum refdata_kind kind, const char *name,
 	if (kind >= REFDATA_KIND_COUNT || !name) {
 		return -EINVAL;
 	}
-	r = refdata_resolve(cmdref_cache(), kind, name, field_name,
+	r = refdata_resolve(cmdref_cache(d), kind, name, field_name,
 	    cmdref_now(d), ret_id, reterr);
 	if (r != -EAGAIN) {
 		return r;
@@ -436,6 +468,323 @@ cmdref_resolve(struct daemon *d, enum refdata_kind kind, const char *name,
 	}
 	r = fetch_start(d, kind, name, field_name, cb, userdata, reterr);
 	return r < 0 ? r : -EINPROGRESS;
+}
+
+/* ---- names in queued entries ---- */
+
+/*
+ * A timer keeps its work type and role as the user typed them (the start
+ * journals them before any list may exist, and must not wait for one).
+ * They become ids here: at stop, from a fresh cache, straight into the
+ * TIMER_STOPPED / ENTRY_QUEUED record; otherwise before the POST, through
+ * the submitter's ready hook, as an ENTRY_EDITED record (or a local
+ * REJECTED listing close matches). doc/design.md has the reasons.
+ */
+
+static const struct {
+	const char *cw; /* the body's key, also the error's field */
+	enum refdata_kind kind;
+} body_refs[] = {
+    {"workType", REFDATA_WORK_TYPE},
+    {"workRole", REFDATA_WORK_ROLE},
+};
+
+/* The name of a by-name reference (no integer id), or NULL. */
+static const char *
+ref_name_only(json_object *body, const char *key)
+{
+	json_object *ref = NULL, *v = NULL;
+
+	if (!body || !json_object_object_get_ex(body, key, &ref) ||
+	    !json_object_is_type(ref, json_type_object)) {
+		return NULL;
+	}
+	if (json_object_object_get_ex(ref, "id", &v) &&
+	    json_object_is_type(v, json_type_int)) {
+		return NULL;
+	}
+	if (!json_object_object_get_ex(ref, "name", &v) ||
+	    !json_object_is_type(v, json_type_string)) {
+		return NULL;
+	}
+	return json_object_get_string(v);
+}
+
+bool
+cmdref_body_has_names(json_object *body)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(body_refs); i++) {
+		if (ref_name_only(body, body_refs[i].cw)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+int
+cmdref_resolve_body(struct daemon *d, json_object *body,
+    enum refdata_kind *ret_missing, struct errbuf *reterr)
+{
+	struct refdata *rd = cmdref_cache(d);
+	int64_t ids[ARRAY_SIZE(body_refs)];
+	bool any = false;
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(body_refs); i++) {
+		const char *name = ref_name_only(body, body_refs[i].cw);
+
+		ids[i] = 0;
+		if (!name) {
+			continue;
+		}
+		any = true;
+		r = refdata_resolve(rd, body_refs[i].kind, name,
+		    body_refs[i].cw, cmdref_now(d), &ids[i], reterr);
+		if (r == -EAGAIN && ret_missing) {
+			*ret_missing = body_refs[i].kind;
+		}
+		if (r < 0) {
+			return r; /* nothing changed */
+		}
+	}
+	if (!any) {
+		return 0;
+	}
+	/* all resolved: {"id": N, "name": ConnectWise's spelling}. The name
+	 * rides along for people reading the queue; ConnectWise goes by the
+	 * id when a reference has both (connectwise-api.md 3.3). */
+	for (size_t i = 0; i < ARRAY_SIZE(body_refs); i++) {
+		json_object *ref;
+		const char *nm;
+
+		if (ids[i] <= 0) {
+			continue;
+		}
+		ref = json_object_new_object();
+		if (!ref) {
+			return -ENOMEM;
+		}
+		nm = refdata_name(rd, body_refs[i].kind, ids[i]);
+		json_object_object_add(
+		    ref, "id", json_object_new_int64(ids[i]));
+		if (nm) {
+			json_object_object_add(
+			    ref, "name", json_object_new_string(nm));
+		}
+		json_object_object_add(body, body_refs[i].cw, ref);
+	}
+	return 1;
+}
+
+/* One background waiter per kind on the fetch in flight (started here
+ * or by a command), so that its end kicks the submitter exactly once. */
+static struct warm {
+	struct daemon *d;
+	bool waiting;
+} warms[REFDATA_KIND_COUNT];
+
+static void
+on_warmed(int r, int64_t id, const struct errbuf *err, void *userdata)
+{
+	struct warm *w = userdata;
+
+	(void) r;
+	(void) id;
+	(void) err;
+	w->waiting = false;
+	/* entries waiting for this list are looked at again */
+	if (w->d->submitter) {
+		submitter_kick(w->d->submitter);
+	}
+}
+
+/* Starts the fetch of kind, or joins the one in flight. 0 or -errno. */
+static int
+warm_join(struct daemon *d, enum refdata_kind kind)
+{
+	struct warm *w = &warms[kind];
+	struct errbuf e;
+	int r;
+
+	if (w->waiting) {
+		return 0;
+	}
+	w->d = d;
+	errbuf_clear(&e);
+	r = fetch_start(d, kind, NULL, NULL, on_warmed, w, &e);
+	if (r == 0) {
+		w->waiting = true;
+	}
+	return r;
+}
+
+void
+cmdref_warm(struct daemon *d, enum refdata_kind kind)
+{
+	struct errbuf e;
+
+	errbuf_clear(&e);
+	if (kind >= REFDATA_KIND_COUNT ||
+	    refdata_fresh(cmdref_cache(d), kind, cmdref_now(d)) ||
+	    !daemon_api_usable(d, &e)) {
+		return;
+	}
+	/* a fetch that cannot start is tried again at the next need */
+	(void) warm_join(d, kind);
+}
+
+void
+cmdref_warm_body(struct daemon *d, json_object *body)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(body_refs); i++) {
+		if (ref_name_only(body, body_refs[i].cw)) {
+			cmdref_warm(d, body_refs[i].kind);
+		}
+	}
+}
+
+/* An ENTRY_EDITED or REJECTED of the ready hook while it commits. */
+struct fixup {
+	struct fixup *next;
+	struct daemon *d;
+	char uuid[ENTRY_UUID_LEN];
+};
+
+static struct fixup *fixups;
+
+static struct fixup *
+fixup_find(const char *uuid)
+{
+	for (struct fixup *f = fixups; f; f = f->next) {
+		if (strcmp(f->uuid, uuid) == 0) {
+			return f;
+		}
+	}
+	return NULL;
+}
+
+static void
+on_fixup_committed(void *userdata, int status, const struct errbuf *err)
+{
+	struct fixup *f = userdata, **pp;
+
+	(void) status; /* failed: the entry is as it was; tried again */
+	(void) err;
+	for (pp = &fixups; *pp; pp = &(*pp)->next) {
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	}
+	if (f->d->submitter) {
+		submitter_unclaim(f->d->submitter, f->uuid);
+		submitter_kick(f->d->submitter);
+	}
+	free(f);
+}
+
+/* Journals one record about uuid (payload borrowed) while the submitter
+ * leaves the entry alone. Returns 0 or a negative errno. */
+static int
+fixup_journal(struct daemon *d, const char *uuid, uint16_t type,
+    json_object *payload)
+{
+	struct fixup *f;
+	struct errbuf e;
+	int r;
+
+	if (!d->journal || !submitter_claim(d->submitter, uuid)) {
+		return -EBUSY;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		submitter_unclaim(d->submitter, uuid);
+		return -ENOMEM;
+	}
+	f->d = d;
+	snprintf(f->uuid, sizeof(f->uuid), "%s", uuid);
+	errbuf_clear(&e);
+	r = journal_append(d->journal, type, payload, false,
+	    on_fixup_committed, f, &e);
+	if (r < 0) {
+		submitter_unclaim(d->submitter, uuid);
+		free(f);
+		return r;
+	}
+	f->next = fixups;
+	fixups = f;
+	return 0;
+}
+
+/* A fetch that failed less than this long ago is not waited for again:
+ * the entry goes with its names, which ConnectWise resolves itself. */
+#define CMDREF_FALLBACK_S 300
+
+bool
+cmdref_entry_ready(void *ctx, const char *uuid, json_object *body)
+{
+	struct daemon *d = ctx;
+	CLEANUP_JSON json_object *copy = NULL;
+	CLEANUP_JSON json_object *p = NULL;
+	enum refdata_kind missing = REFDATA_KIND_INVALID;
+	struct errbuf e;
+	int r;
+
+	if (!cmdref_body_has_names(body)) {
+		return true; /* the common case: ids, or nothing named */
+	}
+	if (fixup_find(uuid)) {
+		return false; /* its record is committing */
+	}
+	if (json_object_deep_copy(body, &copy, NULL) < 0 || !copy) {
+		return true; /* ENOMEM: send the names */
+	}
+	errbuf_clear(&e);
+	r = cmdref_resolve_body(d, copy, &missing, &e);
+	if (r == -EAGAIN) {
+		if (missing < REFDATA_KIND_COUNT && fetch_failed[missing] &&
+		    cmdref_now(d) - fetch_failed_at[missing] <
+			CMDREF_FALLBACK_S) {
+			/* the list cannot be had just now: send the names
+			 * rather than hold the time back (and never refetch
+			 * in a loop); one fetch per period after that */
+			return true;
+		}
+		if (missing >= REFDATA_KIND_COUNT ||
+		    warm_join(d, missing) < 0) {
+			return true; /* cannot fetch: send the names */
+		}
+		return false; /* on_warmed kicks the submitter */
+	}
+	p = json_object_new_object();
+	if (!p) {
+		return true;
+	}
+	json_object_object_add(p, "uuid", json_object_new_string(uuid));
+	if (r == 1) {
+		json_object_object_add(p, "body", json_object_get(copy));
+		return fixup_journal(d, uuid, JOURNAL_REC_ENTRY_EDITED, p) < 0;
+	}
+	if (r == -ENOENT || r == -ENOTUNIQ || r == -EINVAL) {
+		char msg[sizeof(e.msg)];
+
+		/* never sent: ConnectWise would refuse the name (or pick
+		 * one of several); a person decides (queue edit) */
+		snprintf(msg, sizeof(msg), "%.400s; not sent: fix it with "
+		    "'cwtimectl queue edit' and re-queue", e.msg);
+		json_object_object_add(p, "status", json_object_new_int(0));
+		json_object_object_add(
+		    p, "code", json_object_new_string(errcode_name(e.code)));
+		json_object_object_add(
+		    p, "message", json_object_new_string(msg));
+		json_object_object_add(
+		    p, "field", json_object_new_string(e.field));
+		json_object_object_add(p, "attempts", json_object_new_int(0));
+		json_object_object_add(p, "local", json_object_new_boolean(1));
+		(void) fixup_journal(d, uuid, JOURNAL_REC_REJECTED, p);
+		return false;
+	}
+	return true; /* ENOMEM and the like: send the names */
 }
 
 /* ---- errors ---- */
@@ -546,7 +895,7 @@ on_listop_req_freed(void *data)
 static json_object *
 list_result(enum refdata_kind kind, struct daemon *d)
 {
-	const struct refdata *rd = cmdref_cache();
+	const struct refdata *rd = cmdref_cache(d);
 	json_object *raw = refdata_raw(rd, kind);
 	json_object *o = json_object_new_object();
 
@@ -592,7 +941,7 @@ cmd_list(struct request *req, enum refdata_kind kind)
 	int r;
 
 	if (!request_arg_bool(req, "refresh", false) &&
-	    refdata_fresh(cmdref_cache(), kind, cmdref_now(d))) {
+	    refdata_fresh(cmdref_cache(d), kind, cmdref_now(d))) {
 		request_reply(req, list_result(kind, d));
 		return;
 	}

@@ -82,11 +82,15 @@ json_object *cmdref_fit_array(
 
 /* ---- the reference data cache ---- */
 
-/* The daemon's cache (one per process; its lists are fetched lazily). */
-struct refdata *cmdref_cache(void);
+/* The daemon's cache (one per process; its lists are fetched lazily),
+ * with the TTL of d's [reference] ttl (d may be NULL: the TTL stays). */
+struct refdata *cmdref_cache(struct daemon *d);
 
-/* The time the cache's TTL is measured in: loop time in seconds. */
+/* The time the cache's TTL is measured in: loop time in seconds, or the
+ * clock of cmdref_set_clock. */
 int64_t cmdref_now(struct daemon *d);
+/* Test knob: measure the TTL on now_s(userdata) (NULL: loop time). */
+void cmdref_set_clock(int64_t (*now_s)(void *userdata), void *userdata);
 
 typedef void cmdref_resolved_fn(
     int r, int64_t id, const struct errbuf *err, void *userdata);
@@ -110,6 +114,44 @@ int cmdref_resolve(struct daemon *d, enum refdata_kind kind, const char *name,
  * errno (cb never runs). */
 int cmdref_fetch(struct daemon *d, enum refdata_kind kind, bool force,
     cmdref_resolved_fn *cb, void *userdata);
+
+/* ---- names in queued entries (connectwise-api.md 3.3) ---- */
+
+/* Does the ConnectWise body give its workType or workRole by name only
+ * ({"name": ...} without an integer id)? Pure. */
+bool cmdref_body_has_names(json_object *body);
+
+/*
+ * Resolves the by-name workType and workRole of body from the cache,
+ * without fetching. Returns 1 and replaces both in body with {"id": N,
+ * "name": the cached spelling}; 0 when the body names none; -EAGAIN when
+ * a list is missing or expired (*ret_missing, may be NULL, says which);
+ * -ENOENT / -ENOTUNIQ / -EINVAL with reterr (unknown, ambiguous with the
+ * close matches, inactive; field "workType" or "workRole"). body changes
+ * only on 1. Does not log.
+ */
+int cmdref_resolve_body(struct daemon *d, json_object *body,
+    enum refdata_kind *ret_missing, struct errbuf *reterr);
+
+/* Starts a background fetch of the list of kind when it is missing or
+ * expired, none runs, and the API is usable; its end kicks the
+ * submitter. Never waits, never fails the caller. */
+void cmdref_warm(struct daemon *d, enum refdata_kind kind);
+/* cmdref_warm for each kind body names by name only. */
+void cmdref_warm_body(struct daemon *d, json_object *body);
+
+/*
+ * The submitter's ready hook (struct submitter_ops.ready; ctx is the
+ * daemon): may the PENDING entry uuid with body be posted now? true for
+ * a body without names. Otherwise it resolves them: all known -> journals
+ * ENTRY_EDITED with the ids; one unknown, ambiguous or inactive ->
+ * journals REJECTED {"local": true} with the close matches (never sent);
+ * a list missing -> fetches it; and returns false (the submitter is
+ * kicked when that is done). When the list could not be fetched in the
+ * last 5 minutes it returns true: the names go as they are, which
+ * ConnectWise resolves itself (doc/design.md).
+ */
+bool cmdref_entry_ready(void *ctx, const char *uuid, json_object *body);
 
 /* ---- errors ---- */
 

@@ -13,6 +13,9 @@
  *   journal applies, and only then on_committed builds the reply; a
  *   refused command leaves the journal byte-identical;
  * - one clock reading per command (struct now), from d->ticker's clock;
+ * - a timer command's reply carries the timers its record changed, not
+ *   every timer (its cost must not grow with the timers open); status and
+ *   list fit every timer they can in one line, the focused one always;
  * - the [defaults] of the target type fill the template of a NEW timer or
  *   logged entry only, under the user's options (a resumed timer keeps
  *   what "set" gave it).
@@ -529,14 +532,19 @@ json_len(json_object *o)
 }
 
 /* Keeps the status within one reply line: many timers with long notes
- * lose their "fields" first ("fields_omitted"), then the last timers
- * ("timers_omitted"). */
+ * lose their "fields" first ("fields_omitted"), then timers from the end
+ * ("timers_omitted"), but never the focused one. Linear: each timer is
+ * measured once (a loop that re-measured the whole reply per dropped
+ * timer made `list` of 1,000 timers quadratic). */
 static void
 fit_reply(json_object *o, json_object *timers)
 {
-	size_t n, dropped = 0;
+	const size_t budget = CMD_TIMER_REPLY_BUDGET;
+	CLEANUP_FREE size_t *lens = NULL;
+	size_t n, total, sum = 0, used, dropped = 0, focus = SIZE_MAX;
+	json_object *kept;
 
-	if (!timers || json_len(o) <= CMD_TIMER_REPLY_BUDGET) {
+	if (!timers || json_len(o) <= budget) {
 		return;
 	}
 	n = json_object_array_length(timers);
@@ -545,12 +553,45 @@ fit_reply(json_object *o, json_object *timers)
 		    "fields");
 	}
 	json_object_object_add(o, "fields_omitted", json_object_new_boolean(1));
-	while (json_object_array_length(timers) > 0 &&
-	    json_len(o) > CMD_TIMER_REPLY_BUDGET) {
-		n = json_object_array_length(timers);
-		json_object_array_del_idx(timers, n - 1, 1);
-		dropped++;
+	total = json_len(o);
+	if (total <= budget) {
+		return;
 	}
+	lens = calloc(n ? n : 1, sizeof(*lens));
+	kept = json_object_new_array();
+	if (!lens || !kept) {
+		json_object_put(kept);
+		return; /* ENOMEM: the reply fails on its size, not silently */
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *t = json_object_array_get_idx(timers, i);
+		json_object *f = NULL;
+
+		lens[i] = json_len(t) + 1; /* and its comma */
+		sum += lens[i];
+		if (json_object_object_get_ex(t, "focus", &f) &&
+		    json_object_get_boolean(f)) {
+			focus = i;
+		}
+	}
+	/* the rest of the reply, plus room for "timers_omitted":N */
+	used = (total > sum ? total - sum : 0) + 32;
+	if (focus != SIZE_MAX) {
+		used += lens[focus];
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *t = json_object_array_get_idx(timers, i);
+
+		if (i != focus && used + lens[i] > budget) {
+			dropped++;
+			continue;
+		}
+		if (i != focus) {
+			used += lens[i];
+		}
+		json_object_array_add(kept, json_object_get(t));
+	}
+	json_object_object_add(o, "timers", kept); /* frees the old array */
 	if (dropped > 0) {
 		json_object_object_add(o, "timers_omitted",
 		    json_object_new_int64((int64_t) dropped));
@@ -592,6 +633,67 @@ status_json(struct daemon *d, const struct now *now)
 	return TAKE_PTR(o);
 }
 
+/* The reply of a timer command (protocol.md): the status result with only
+ * the timers its record changed, the one it names and those it paused,
+ * plus "timers_total". Every timer in every reply made a start cost
+ * O(timers) in bytes: a thousand timers took minutes to start, and past
+ * about 1,200 a reply no longer fitted one line. New object or NULL. */
+static json_object *
+changed_json(struct daemon *d, const struct now *now, json_object *payload)
+{
+	const struct tracker *tr = &d->state.tracker;
+	const char *target = jstr(payload, "target");
+	json_object *pause = NULL, *timers = NULL;
+	/* "": no timer has that key (a cancel's timer is gone) */
+	CLEANUP_JSON json_object *o =
+	    tracker_status_json(tr, now, target ? target : "");
+	int r = o ? 0 : -ENOMEM;
+
+	if (r == 0 && !json_object_object_get_ex(o, "timers", &timers)) {
+		r = -ENOMEM;
+	}
+	if (r == 0 && json_object_object_get_ex(payload, "pause", &pause) &&
+	    json_object_is_type(pause, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(pause); i++) {
+			const char *k = jstr(
+			    json_object_array_get_idx(pause, i), "target");
+			CLEANUP_JSON json_object *one = k ?
+			    tracker_status_json(tr, now, k) : NULL;
+			json_object *arr = NULL;
+
+			if (one && json_object_object_get_ex(one, "timers",
+			    &arr) && json_object_array_length(arr) == 1) {
+				json_object_array_add(timers, json_object_get(
+				    json_object_array_get_idx(arr, 0)));
+			}
+		}
+	}
+	for (size_t i = 0; r == 0 && i < json_object_array_length(timers);
+	     i++) {
+		r = decorate_timer(json_object_array_get_idx(timers, i));
+	}
+	if (r == 0) {
+		r = jadd(o, "timers_total",
+		    json_object_new_int64((int64_t) tr->n_timers));
+	}
+	if (r == 0) {
+		r = jadd(o, "queue", queue_counts(&d->state.outbox,
+		    now->wall_utc_s));
+	}
+	if (r == 0) {
+		r = jadd(o, "submission", submission_json(d));
+	}
+	if (r == 0) {
+		r = jadd(o, "max_duration_s", json_object_new_int64(
+		    d->ticker ? d->ticker->rules.max_duration_s : 0));
+	}
+	if (r < 0) {
+		return NULL;
+	}
+	fit_reply(o, timers);
+	return TAKE_PTR(o);
+}
+
 static void
 reply_or_oom(struct request *req, json_object *o)
 {
@@ -606,8 +708,12 @@ reply_or_oom(struct request *req, json_object *o)
 static void
 broadcast_status(struct daemon *d, const struct now *now)
 {
-	CLEANUP_JSON json_object *st = status_json(d, now);
+	CLEANUP_JSON json_object *st = NULL;
 
+	if (!d->ipc_init || ipc_subscribers(&d->ipc) == 0) {
+		return; /* nobody listens: do not build it (O(timers)) */
+	}
+	st = status_json(d, now);
 	if (st) {
 		daemon_broadcast(d, "timer", st, false);
 	}
@@ -620,6 +726,20 @@ cmd_timer_broadcast(struct daemon *d)
 
 	if (d->ticker && ticker_now(d->ticker, &now, NULL) == 0) {
 		broadcast_status(d, &now);
+	}
+}
+
+void
+cmd_timer_tick(struct daemon *d)
+{
+	struct now now;
+
+	if (d->ticker && ticker_now(d->ticker, &now, NULL) == 0) {
+		CLEANUP_JSON json_object *st = status_json(d, &now);
+
+		if (st) {
+			daemon_broadcast(d, "tick", st, true);
+		}
 	}
 }
 
@@ -665,7 +785,7 @@ on_timer_committed(struct request *req)
 	if (!read_now(req, &now)) {
 		return;
 	}
-	o = status_json(d, &now);
+	o = changed_json(d, &now, payload);
 	if (o && target) {
 		json_object_object_add(o, "target",
 		    json_object_new_string(target));
@@ -693,7 +813,7 @@ on_start_committed(struct request *req)
 		return;
 	}
 	(void) json_object_object_get_ex(payload, "ticket_checked", &checked);
-	o = status_json(d, &now);
+	o = changed_json(d, &now, payload);
 	if (o && target) {
 		json_object_object_add(o, "target",
 		    json_object_new_string(target));
@@ -706,6 +826,81 @@ on_start_committed(struct request *req)
 	}
 	broadcast_status(d, &now);
 	reply_or_oom(req, o);
+}
+
+/* Calls fn on the body of every entry of a TIMER_STOPPED payload
+ * ("timers"[]."entries"[]) or an ENTRY_QUEUED one ("entries"[]). */
+static void
+foreach_body(json_object *payload, void (*fn)(json_object *body, void *u),
+    void *u)
+{
+	json_object *timers = NULL, *entries = NULL, *body = NULL;
+	size_t nt = 1;
+
+	if (json_object_object_get_ex(payload, "timers", &timers)) {
+		nt = json_object_array_length(timers);
+	}
+	for (size_t i = 0; i < nt; i++) {
+		json_object *owner = timers ?
+		    json_object_array_get_idx(timers, i) : payload;
+
+		if (!json_object_object_get_ex(owner, "entries", &entries) ||
+		    !json_object_is_type(entries, json_type_array)) {
+			continue;
+		}
+		for (size_t j = 0; j < json_object_array_length(entries);
+		     j++) {
+			if (json_object_object_get_ex(
+			    json_object_array_get_idx(entries, j), "body",
+			    &body)) {
+				fn(body, u);
+			}
+		}
+	}
+}
+
+/* Work type and role names to ids at stop (cmd-ref.h): from a fresh
+ * cache into the record itself; a missing list is fetched in the
+ * background and the submitter's ready hook resolves before the POST; an
+ * unknown name stays, and the hook rejects the entry (the stop never
+ * fails for a name: the time is kept). */
+static void
+resolve_one(json_object *body, void *u)
+{
+	struct daemon *d = u;
+	struct errbuf e;
+
+	errbuf_clear(&e);
+	if (cmdref_body_has_names(body) &&
+	    cmdref_resolve_body(d, body, NULL, &e) == -EAGAIN) {
+		cmdref_warm_body(d, body);
+	}
+}
+
+struct warn_ctx {
+	struct daemon *d;
+	json_object *warnings;
+};
+
+/* For the reply: why an entry will not be sent as it is. */
+static void
+warn_one(json_object *body, void *u)
+{
+	struct warn_ctx *w = u;
+	CLEANUP_JSON json_object *copy = NULL;
+	struct errbuf e;
+	int r;
+
+	if (!cmdref_body_has_names(body) ||
+	    json_object_deep_copy(body, &copy, NULL) < 0) {
+		return;
+	}
+	errbuf_clear(&e);
+	r = cmdref_resolve_body(w->d, copy, NULL, &e);
+	if (r == -ENOENT || r == -ENOTUNIQ || r == -EINVAL) {
+		json_object_array_add(
+		    w->warnings, json_object_new_string(e.msg));
+	}
 }
 
 /* After TIMER_STOPPED / ENTRY_QUEUED: what was queued (the record's
@@ -733,6 +928,20 @@ on_entries_committed(struct request *req)
 	}
 	json_object_object_add(o, "queue", queue_counts(&d->state.outbox,
 	    now.wall_utc_s));
+	{
+		/* a name the cache knows to be wrong: the entry is kept and
+		 * rejected before submission; say so now */
+		struct warn_ctx w = { d, json_object_new_array() };
+
+		if (w.warnings) {
+			foreach_body(payload, warn_one, &w);
+		}
+		if (w.warnings && json_object_array_length(w.warnings) > 0) {
+			json_object_object_add(o, "warnings", w.warnings);
+		} else {
+			json_object_put(w.warnings);
+		}
+	}
 	broadcast_status(d, &now);
 	/* session (session.c): --submit waits for the submission, bounded
 	 * by [session] submit_timeout, and adds "submit" to the reply */
@@ -848,6 +1057,22 @@ start_journal(struct request *req, int r, uint16_t type, json_object *payload,
 	request_commit(req, on_start_committed);
 }
 
+/* A timer started with a work type or role name: fetch that list now, in
+ * the background, so that the stop finds it fresh and journals ids. */
+static void
+warm_names(struct daemon *d, const struct entry *fields)
+{
+	const struct entry_ref *wt = &fields->refs[ENTRY_REF_WORK_TYPE];
+	const struct entry_ref *wr = &fields->refs[ENTRY_REF_WORK_ROLE];
+
+	if (wt->id <= 0 && wt->name) {
+		cmdref_warm(d, REFDATA_WORK_TYPE);
+	}
+	if (wr->id <= 0 && wr->name) {
+		cmdref_warm(d, REFDATA_WORK_ROLE);
+	}
+}
+
 /* Prepares and journals the start of the request's target with fields,
  * label (0: now) and the ticket's summary (NULL: unknown). */
 static void
@@ -876,6 +1101,9 @@ start_finish(struct request *req, const struct entry *fields, int64_t label,
 	}
 	r = tracker_prepare_start(tr, &a, &now, &type, &payload,
 	    &e);
+	if (r == 0 && fields) {
+		warm_names(request_daemon(req), fields);
+	}
 	start_journal(req, r, type, payload, &e, checked, warning);
 }
 
@@ -1077,6 +1305,9 @@ cmd_stop(struct request *req)
 	}
 	r = tracker_prepare_stop(tr, &a, &now, &type, &payload,
 	    &e);
+	if (r == 0) {
+		foreach_body(payload, resolve_one, request_daemon(req));
+	}
 	journal_and_commit(req, r, type, payload, false, &e,
 	    on_entries_committed);
 }
@@ -1477,6 +1708,15 @@ cmd_log(struct request *req)
 	}
 	r = tracker_prepare_log(tr, &a, &now, &type, &payload,
 	    &e);
+	if (r == 0) {
+		/* when the entries began to wait (outbox queued_at): their
+		 * pending age survives a restart */
+		r = jadd(payload, "queued_at",
+		    json_object_new_int64(now.wall_utc_s));
+	}
+	if (r == 0) {
+		foreach_body(payload, resolve_one, request_daemon(req));
+	}
 	if (r == 0 && request_arg_bool(req, "dry_run", false)) {
 		dry_run_begin(req, payload); /* journals nothing */
 		return;

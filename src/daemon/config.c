@@ -82,12 +82,13 @@ enum sect {
 	SECT_SESSION,
 	SECT_DEFAULTS,
 	SECT_APPROVALS,
+	SECT_REFERENCE,
 	SECT_COUNT,
 	SECT_CREDENTIALS = SECT_COUNT, /* [api] of the credentials file */
 };
 
 static const char *const sect_names[] = {"api", "timers", "rounding",
-    "deduction", "session", "defaults", "approvals", NULL};
+    "deduction", "session", "defaults", "approvals", "reference", NULL};
 
 enum key_type {
 	K_NAME, /* free text: printable, no control bytes */
@@ -195,8 +196,18 @@ static const struct key_spec approvals_keys[] = {
     {NULL, 0, 0, 0, 0, NULL},
 };
 
+/* [reference]: the cache of work types, roles and charge codes (cmd-ref.c).
+ * ttl at least 1 s (0 would expire a list the moment it arrives), at most a
+ * week. */
+static const struct key_spec reference_keys[] = {
+    {"ttl", K_DURATION, offsetof(struct config_reference, ttl_s), 1,
+	7 * 86400, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+
 static const struct key_spec *const sect_keys[] = {api_keys, timers_keys,
-    rounding_keys, deduction_keys, session_keys, defaults_keys, approvals_keys};
+    rounding_keys, deduction_keys, session_keys, defaults_keys, approvals_keys,
+    reference_keys};
 
 struct cfg_error {
 	int line;
@@ -1236,6 +1247,8 @@ section_base(struct load_ctx *ctx)
 				     : &c->defaults;
 	case SECT_APPROVALS:
 		return &c->approvals;
+	case SECT_REFERENCE:
+		return &c->reference;
 	default:
 		return NULL;
 	}
@@ -1454,6 +1467,7 @@ config_init_defaults(struct config *c)
 	c->session.resume_after_sleep = true;
 	c->session.submit_timeout_s = 10;
 	c->approvals.entry_status = CONFIG_STATUS_APPROVED_BY_TIER_ONE;
+	c->reference.ttl_s = 3600; /* REFDATA_DEFAULT_TTL_S */
 	return 0;
 }
 
@@ -2235,6 +2249,9 @@ config_print(const struct config *c, FILE *f)
 	fprintf(f, "\n[approvals]\n");
 	fprintf(f, "entry_status = %s\n",
 	    config_entry_status_to_string(c->approvals.entry_status));
+
+	fprintf(f, "\n[reference]\n");
+	print_dur(f, "ttl", c->reference.ttl_s);
 
 	fprintf(f, "\n[defaults]\n");
 	print_defaults(f, &c->defaults, true);

@@ -195,6 +195,10 @@ struct config_approvals {
 	    entry_status; /* default APPROVED_BY_TIER_ONE */
 };
 
+struct config_reference {
+	int64_t ttl_s; /* default 3600 (1h), 1 s .. 7 days */
+};
+
 struct config {
 	char *path;	 /* the file read (or that would be read) */
 	bool file_found; /* false: a missing default file, all defaults */
@@ -206,6 +210,7 @@ struct config {
 	struct config_deduction deduction;
 	struct config_session session;
 	struct config_approvals approvals;
+	struct config_reference reference; /* [reference] */
 	struct config_defaults defaults; /* [defaults] */
 	struct config_defaults target_defaults[CONFIG_TARGET_COUNT]; /* raw */
 	bool has_target_defaults[CONFIG_TARGET_COUNT];

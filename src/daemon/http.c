@@ -67,6 +67,9 @@ struct http_sock {
 	struct http_sock *prev, *next;
 };
 
+/* Reset easy handles kept for reuse (more are cleaned up). */
+#define HTTP_SPARE_MAX 8
+
 struct http {
 	struct http_transport transport; /* first: the interface points here */
 	uv_loop_t *loop;
@@ -80,9 +83,47 @@ struct http {
 	struct http_call *calls;
 	struct http_sock *socks; /* open or closing poll handles */
 	int64_t next_id;
+	/* Easy handles of finished calls, reset (curl_easy_reset keeps the
+	 * buffers, drops every option): a queue of a thousand entries is a
+	 * thousand calls, and a new handle each time was malloc churn of
+	 * its 16 KiB buffers. Connections are not in them but in the
+	 * multi's cache, so a POST's fresh-connection rule is unchanged. */
+	CURL *spare[HTTP_SPARE_MAX];
+	size_t n_spare;
 };
 
 #define HTTP_LINK_MAX 8192
+
+/* A reset handle to reuse, or a new one; NULL on ENOMEM. */
+static CURL *
+easy_get(struct http *h)
+{
+	return h->n_spare > 0 ? h->spare[--h->n_spare] : curl_easy_init();
+}
+
+/* A handle that is no longer in the multi: kept for the next call, or
+ * cleaned up. */
+static void
+easy_put(struct http *h, CURL *e)
+{
+	if (!e) {
+		return;
+	}
+	if (h->closing || h->n_spare >= HTTP_SPARE_MAX) {
+		curl_easy_cleanup(e);
+		return;
+	}
+	curl_easy_reset(e);
+	h->spare[h->n_spare++] = e;
+}
+
+static void
+easy_spares_free(struct http *h)
+{
+	while (h->n_spare > 0) {
+		curl_easy_cleanup(h->spare[--h->n_spare]);
+	}
+}
 
 static void check_multi_info(struct http *h);
 
@@ -422,8 +463,10 @@ call_free(struct http_call *c)
 		return;
 	}
 	if (c->easy) {
-		(void) curl_multi_remove_handle(c->h->multi, c->easy);
-		curl_easy_cleanup(c->easy);
+		if (c->h->multi) {
+			(void) curl_multi_remove_handle(c->h->multi, c->easy);
+		}
+		easy_put(c->h, c->easy);
 	}
 	call_wipe_headers(c);
 	free(c->body);
@@ -517,9 +560,11 @@ call_finish(struct http_call *c, CURLcode code)
 	resp.transport_code = (int) code;
 	resp.detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror(code);
 
-	/* The easy handle goes first; resp only points into c. */
+	/* The easy handle goes first; resp only points into c (errbuf is
+	 * c's own, and the handle's reset below drops curl's pointer to
+	 * it). */
 	(void) curl_multi_remove_handle(c->h->multi, c->easy);
-	curl_easy_cleanup(c->easy);
+	easy_put(c->h, c->easy);
 	c->easy = NULL;
 	call_wipe_headers(c);
 	call_unlink(c);
@@ -673,7 +718,7 @@ call_setup(struct http *h, struct http_call *c, const struct http_request *req)
 	}
 	c->https = https;
 	proto = https ? "https" : "http";
-	e = c->easy = curl_easy_init();
+	e = c->easy = easy_get(h);
 	if (!e) {
 		return -ENOMEM;
 	}
@@ -802,7 +847,7 @@ http_submit(struct http_transport *t, const struct http_request *req,
 		return r;
 	}
 	if (curl_multi_add_handle(h->multi, c->easy) != CURLM_OK) {
-		curl_easy_cleanup(c->easy);
+		curl_easy_cleanup(c->easy); /* its state is unknown */
 		c->easy = NULL;
 		call_free(c);
 		return -ENOMEM;
@@ -911,6 +956,7 @@ http_close(struct http *h)
 		call_unlink(c);
 		call_free(c);
 	}
+	easy_spares_free(h);
 	/* Closes cached connections; curl reports each socket removed, and
 	 * on_curl_socket closes its poll handle. */
 	(void) curl_multi_cleanup(h->multi);

@@ -9,8 +9,12 @@
  *   the first no earlier than t0 + settle delay, the second right before
  *   the new POST, whose RECONCILED(absent) and ATTEMPT_STARTED records
  *   share one commit;
- * - one POST at a time (post_busy covers the second read, the commit and
- *   the request), at most one request or record in flight per entry;
+ * - at most post_window POSTs at a time (a slot covers the second read,
+ *   the commit and the request); the window is 1 until POSTs succeed,
+ *   grows by one per 201 up to max_in_flight, and falls back to 1 on any
+ *   other outcome, so a failing server sees one POST at a time (doc/
+ *   design.md, departures: RELIABILITY.md 4.2 rule 4 asks for one);
+ *   at most one request or record in flight per entry;
  * - the outbox is never changed here: every change is a journal record,
  *   applied by the journal; in-memory data (backoff, breaker, pacer,
  *   mobileGuid support) is advisory and may be lost at a restart;
@@ -40,6 +44,7 @@
 #include "core/outbox.h"
 #include "core/records.h"
 #include "daemon/clocksrc.h"
+#include "daemon/cmd-ref.h"
 #include "daemon/cwapi.h"
 #include "daemon/daemon.h"
 #include "daemon/http.h"
@@ -74,6 +79,7 @@ struct meta {
 	bool warned;	  /* the "pending for a day" warning was logged */
 	uint32_t tries;	  /* completed requests (for flush) */
 	int64_t first_seen_ms;
+	int64_t remote_id; /* from a 201 or a match, for the flush report */
 };
 
 /* A journal done callback's context; orphaned (s = NULL) at close. */
@@ -87,6 +93,7 @@ struct ticket {
 struct flush_item {
 	char uuid[ENTRY_UUID_LEN];
 	uint32_t tries;
+	int64_t remote_id; /* > 0 once its SUBMITTED committed */
 };
 
 struct flush {
@@ -94,7 +101,7 @@ struct flush {
 	submitter_flush_fn *cb;
 	void *userdata;
 	int64_t deadline_ms;
-	struct flush_item *items;
+	struct flush_item *items; /* sorted by uuid (bsearch) */
 	size_t n;
 };
 
@@ -114,8 +121,10 @@ struct submitter {
 	struct meta *buckets[NBUCKETS];
 	struct ticket *tickets;
 	struct flush *flushes;
+	const struct flush *answering; /* the flush whose cb runs now */
 
-	bool post_busy;
+	unsigned posts_out;    /* POST slots taken (see post_slot_free) */
+	unsigned post_window;  /* 1 .. max_in_flight */
 	int64_t hold_until_ms; /* 429: the whole queue waits */
 	struct backoff_breaker br;
 	struct backoff_pacer pacer;
@@ -126,11 +135,17 @@ struct submitter {
 	int64_t learn_call;	   /* GET of a submitted entry (learning) */
 	int64_t learn_after_ms;	   /* no new learning GET before this */
 	int64_t guid_probe_call;
+	/* the probe "does ConnectWise filter on mobileGuid" waits here for
+	 * the pacer (run() sends it): every request counts against
+	 * max_rate */
+	char guid_probe_uuid[ENTRY_UUID_LEN];
 	int64_t api_probe_call; /* pause probe or breaker probe */
 	bool api_probe_is_breaker;
 	int64_t paused_since_ms; /* -1: not seen paused */
 	bool pause_pending;	 /* a QUEUE_PAUSED record is committing */
 	bool resume_pending;
+	int64_t gc_at_ms;   /* next sweep of stale metadata */
+	int64_t warn_at_ms; /* next look for day-old entries */
 };
 
 /* ---- small helpers ---- */
@@ -252,7 +267,25 @@ meta_get(struct submitter *s, const char *uuid)
 	return m;
 }
 
-/* Forgets the metadata of entries that are finished or gone. */
+/* Forgets one entry's metadata (not busy, no call out). */
+static void
+meta_del(struct submitter *s, struct meta *m)
+{
+	struct meta **pp = &s->buckets[hash_uuid(m->uuid)];
+
+	while (*pp && *pp != m) {
+		pp = &(*pp)->next;
+	}
+	if (*pp) {
+		*pp = m->next;
+		free(m);
+	}
+}
+
+/* Forgets the metadata of entries that are finished or gone. A sweep of
+ * every entry: run() does it at most every META_GC_MS; a finished entry's
+ * metadata normally goes at once (on_record_committed). */
+#define META_GC_MS 10000
 static void
 meta_gc(struct submitter *s)
 {
@@ -523,6 +556,43 @@ pause_reason(const struct cwapi_result *res, char *buf, size_t size)
 
 /* ---- POST ---- */
 
+/* A POST slot covers an entry from the second read (RECON2) or the
+ * ATTEMPT_STARTED record to the POST's answer. */
+static bool
+post_slot_free(const struct submitter *s)
+{
+	return s->posts_out < s->post_window;
+}
+
+static void
+post_slot_take(struct submitter *s)
+{
+	s->posts_out++;
+}
+
+static void
+post_slot_give(struct submitter *s)
+{
+	if (s->posts_out > 0) {
+		s->posts_out--;
+	}
+}
+
+/* The outcome of a POST moves the window: a 201 lets one more POST out
+ * at a time (up to max_in_flight), anything else goes back to one, so
+ * that a server that refuses or fails sees one POST at a time. */
+static void
+post_window_after(struct submitter *s, bool created)
+{
+	uint32_t cap = s->pacer.max_in_flight ? s->pacer.max_in_flight : 1;
+
+	if (!created) {
+		s->post_window = 1;
+	} else if (s->post_window < cap) {
+		s->post_window++;
+	}
+}
+
 static void on_post_done(const struct cwapi_result *res, void *userdata);
 static void on_record_committed(
     struct submitter *s, struct meta *m, int status);
@@ -540,7 +610,7 @@ release(struct submitter *s, struct meta *m, bool held_post)
 		}
 	}
 	if (held_post) {
-		s->post_busy = false;
+		post_slot_give(s);
 	}
 	submitter_kick(s);
 }
@@ -600,11 +670,11 @@ attempt_failed_local(struct submitter *s, struct meta *m, int r)
 		/* the entry stays ATTEMPT_STARTED in memory: after a
 		 * restart it is UNKNOWN and reconciled; safe, never lost */
 		m->op = OP_RECORD;
-		s->post_busy = false;
+		post_slot_give(s);
 		return;
 	}
 	m->op = OP_RECORD;
-	s->post_busy = false;
+	post_slot_give(s);
 }
 
 /* ATTEMPT_STARTED is durable: now, and only now, the POST may go. */
@@ -646,6 +716,9 @@ on_attempt_committed(struct submitter *s, struct meta *m, int status)
 	m->call = call;
 }
 
+/* Journals ATTEMPT_STARTED (after RECONCILED(absent) when given: then
+ * the caller's RECON2 read already holds the POST slot); the POST goes
+ * from the commit callback. */
 static void
 start_attempt(struct submitter *s, struct meta *m, struct outbox_entry *e,
     json_object *reconciled_absent)
@@ -656,6 +729,9 @@ start_attempt(struct submitter *s, struct meta *m, struct outbox_entry *e,
 	size_t n = 0;
 	int64_t now = now_ms(s);
 
+	if (!reconciled_absent) {
+		post_slot_take(s); /* every way out below gives it back */
+	}
 	if (!p ||
 	    jadd(p, "n", json_object_new_int64((int64_t) e->attempts + 1)) <
 		0 ||
@@ -672,12 +748,45 @@ start_attempt(struct submitter *s, struct meta *m, struct outbox_entry *e,
 	backoff_pacer_take(&s->pacer, now);
 	m->busy = true;
 	m->op = OP_POST;
-	s->post_busy = true;
 	if (journal(s, e->uuid, n, types, payloads, on_attempt_committed) < 0) {
 		backoff_pacer_done(&s->pacer);
 		m->fails++;
 		m->due_ms = now + (int64_t) backoff_for(s, m, -1);
 		release(s, m, true);
+	}
+}
+
+static int
+flush_item_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct flush_item *) a)->uuid,
+	    ((const struct flush_item *) b)->uuid);
+}
+
+static struct flush_item *
+flush_item_find(const struct flush *f, const char *uuid)
+{
+	struct flush_item key;
+
+	snprintf(key.uuid, sizeof(key.uuid), "%s", uuid);
+	return f->n
+	    ? bsearch(&key, f->items, f->n, sizeof(*f->items), flush_item_cmp)
+	    : NULL;
+}
+
+/* An entry's SUBMITTED committed: the flushes that wait for it keep its
+ * ConnectWise id, because the outbox may forget a submitted entry at
+ * once (OUTBOX_KEEP_DONE) - a flush of a thousand entries outlives
+ * most of them there. O(log n) per flush. */
+static void
+flush_record(struct submitter *s, const char *uuid, int64_t remote_id)
+{
+	for (struct flush *f = s->flushes; f; f = f->next) {
+		struct flush_item *it = flush_item_find(f, uuid);
+
+		if (it) {
+			it->remote_id = remote_id;
+		}
 	}
 }
 
@@ -687,12 +796,24 @@ static void
 on_record_committed(struct submitter *s, struct meta *m, int status)
 {
 	if (m) {
+		const struct outbox_entry *e = outbox_find(s->o, m->uuid);
+
 		if (status < 0) {
 			m->fails++;
 			m->due_ms = now_ms(s) + (int64_t) backoff_for(s, m, -1);
 		}
 		m->busy = false;
 		m->op = OP_NONE;
+		if (status == 0 && m->remote_id > 0) {
+			flush_record(s, m->uuid, m->remote_id);
+		}
+		m->remote_id = 0; /* it rode on this commit only */
+		if (m->call == 0 &&
+		    (!e || e->state == OUTBOX_SUBMITTED ||
+			e->state == OUTBOX_DISCARDED)) {
+			/* finished: a flush asks the outbox, not m */
+			meta_del(s, m);
+		}
 	}
 	s->pause_pending = false; /* a QUEUE_PAUSED rode in this batch */
 	changed(s);
@@ -743,11 +864,36 @@ learn_guid(
 	}
 	if (stored && s->guid_filter == TRI_UNKNOWN && !s->guid_probe_call &&
 	    s->api) {
-		int64_t c =
-		    cwapi_find_by_guid(s->api, uuid, on_guid_probe_done, s);
-
-		s->guid_probe_call = c > 0 ? c : 0;
+		snprintf(
+		    s->guid_probe_uuid, sizeof(s->guid_probe_uuid), "%s", uuid);
 	}
+}
+
+/* Sends the mobileGuid filter probe that learn_guid asked for, when the
+ * pacer lets it. Returns true when it went out. */
+static bool
+maybe_guid_probe(struct submitter *s, int64_t now)
+{
+	int64_t c;
+
+	if (!s->guid_probe_uuid[0] || s->guid_probe_call ||
+	    s->guid_filter != TRI_UNKNOWN || !s->api) {
+		s->guid_probe_uuid[0] = '\0';
+		return false;
+	}
+	if (backoff_pacer_wait(&s->pacer, now) != 0) {
+		return false; /* asked again at the next scan */
+	}
+	backoff_pacer_take(&s->pacer, now);
+	c = cwapi_find_by_guid(
+	    s->api, s->guid_probe_uuid, on_guid_probe_done, s);
+	s->guid_probe_uuid[0] = '\0';
+	if (c < 0) {
+		backoff_pacer_done(&s->pacer);
+		return false;
+	}
+	s->guid_probe_call = c;
+	return true;
 }
 
 static void
@@ -757,6 +903,7 @@ on_guid_probe_done(const struct cwapi_result *res, void *userdata)
 	size_t n;
 
 	s->guid_probe_call = 0;
+	backoff_pacer_done(&s->pacer);
 	if (res->cls == CLASSIFY_SUCCESS && res->json &&
 	    json_object_is_type(res->json, json_type_array)) {
 		n = json_object_array_length(res->json);
@@ -777,6 +924,7 @@ on_guid_probe_done(const struct cwapi_result *res, void *userdata)
 			   "reconciliation uses the natural key");
 	}
 	/* anything else: unknown still; asked again after the next 201 */
+	submitter_kick(s); /* its pacer slot is free again */
 }
 
 static void
@@ -905,13 +1053,15 @@ on_post_done(const struct cwapi_result *res, void *userdata)
 	m->call = 0;
 	m->tries++;
 	backoff_pacer_done(&s->pacer);
-	s->post_busy = false;
+	post_slot_give(s);
+	post_window_after(s, res->post == CLASSIFY_POST_SUBMITTED);
 	e = outbox_find(s->o, m->uuid);
 
 	switch (res->post) {
 	case CLASSIFY_POST_SUBMITTED:
 		log_debug("entry %s submitted as %" PRId64, m->uuid, res->id);
 		m->fails = 0;
+		m->remote_id = res->id;
 		breaker_success(s);
 		learn_guid(s, res, m->uuid);
 		break;
@@ -1139,7 +1289,7 @@ start_recon(
 	m->busy = true;
 	m->probe = probe;
 	if (m->op == OP_RECON2) {
-		s->post_busy = true; /* the POST follows this read */
+		post_slot_take(s); /* the POST follows this read */
 	}
 	backoff_pacer_take(&s->pacer, now_ms(s));
 	call = use_guid
@@ -1260,8 +1410,9 @@ on_recon_done(const struct cwapi_result *res, void *userdata)
 		log_info("entry %s: found in ConnectWise as %" PRId64
 			 "; adopted",
 		    m->uuid, id);
+		m->remote_id = id;
 		if (held) {
-			s->post_busy = false;
+			post_slot_give(s);
 		}
 		m->op = OP_RECORD;
 		if (!p1 || !p2 ||
@@ -1280,7 +1431,7 @@ on_recon_done(const struct cwapi_result *res, void *userdata)
 
 		log_warning("entry %s: %s", m->uuid, why);
 		if (held) {
-			s->post_busy = false;
+			post_slot_give(s);
 		}
 		m->op = OP_RECORD;
 		if (!p || jadd(p, "status", json_object_new_int(0)) < 0 ||
@@ -1412,7 +1563,8 @@ maybe_learn(struct submitter *s, int64_t now)
 
 	if (s->learn_call || s->guid_probe_call || now < s->learn_after_ms ||
 	    (s->guid_stored != TRI_UNKNOWN && s->guid_filter != TRI_UNKNOWN &&
-		s->learned_member_id > 0)) {
+		s->learned_member_id > 0) ||
+	    outbox_count(s->o, OUTBOX_UNKNOWN) == 0) {
 		return false;
 	}
 	for (size_t i = s->o->n_entries; i-- > 0;) {
@@ -1452,20 +1604,56 @@ settle_at_ms(struct submitter *s, const struct outbox_entry *e, int64_t now)
 	return now + (at_wall_ms - w * 1000);
 }
 
-/* How long the entry has waited, counted from when this daemon first saw
- * it (the records carry no queue time; after a restart the count starts
- * again, which under-reports and never alarms falsely). */
+/* How long the entry has waited: since its queued_at (the stop, the log
+ * or the re-queue; journaled, so it survives restarts), wall clock w.
+ * Entries from records older than queued_at count from when this daemon
+ * first saw them (after a restart that under-reports, never alarms
+ * falsely). */
 static int64_t
-entry_age_s(const struct submitter *s, const struct outbox_entry *e)
+entry_age_s(const struct submitter *s, const struct outbox_entry *e, int64_t w)
 {
-	const struct meta *m = meta_find(s, e->uuid);
+	const struct meta *m;
 	int64_t d;
 
+	if (e->queued_at > 0) {
+		return w > e->queued_at ? w - e->queued_at : 0;
+	}
+	m = meta_find(s, e->uuid);
 	if (!m) {
 		return 0;
 	}
 	d = (now_ms(s) - m->first_seen_ms) / 1000;
 	return d > 0 ? d : 0;
+}
+
+/* Logs, once per entry, that it has waited for more than a day. A sweep
+ * of the whole outbox, so at most once a minute. */
+static void
+warn_old(struct submitter *s, int64_t now)
+{
+	int64_t w;
+
+	if (now < s->warn_at_ms) {
+		return;
+	}
+	s->warn_at_ms = now + 60000;
+	w = wall_s(s);
+	for (size_t i = 0; i < s->o->n_entries; i++) {
+		struct outbox_entry *e = s->o->entries[i];
+		struct meta *m;
+
+		if (e->state != OUTBOX_PENDING ||
+		    entry_age_s(s, e, w) <= SUBMITTER_WARN_AGE_S) {
+			continue;
+		}
+		m = meta_get(s, e->uuid);
+		if (m && !m->warned) {
+			m->warned = true;
+			log_warning("entry %s has waited for submission for "
+				    "more than a day",
+			    e->uuid);
+		}
+	}
 }
 
 static bool flush_check(struct submitter *s);
@@ -1537,7 +1725,7 @@ run(struct submitter *s)
 			}
 			m = meta_get(s, e->uuid);
 			if (m && !m->busy &&
-			    !(m->absent_once && s->post_busy) &&
+			    !(m->absent_once && !post_slot_free(s)) &&
 			    settle_at_ms(s, e, now) <= now) {
 				start_recon(s, m, e, true);
 				return;
@@ -1548,6 +1736,12 @@ run(struct submitter *s)
 	}
 
 	(void) maybe_learn(s, now);
+	(void) maybe_guid_probe(s, now);
+	warn_old(s, now);
+	/* Every step of every entry runs this loop, so what it does per
+	 * entry must stay cheap: a PENDING entry is passed over without a
+	 * lookup while a POST is out (its end kicks, and the scan then
+	 * sees every due time again). */
 	for (size_t i = 0; i < s->o->n_entries; i++) {
 		struct outbox_entry *e = s->o->entries[i];
 		struct meta *m;
@@ -1556,6 +1750,9 @@ run(struct submitter *s)
 		if (e->state != OUTBOX_PENDING && e->state != OUTBOX_UNKNOWN) {
 			continue;
 		}
+		if (e->state == OUTBOX_PENDING && !post_slot_free(s)) {
+			continue; /* POST slots full; an answer kicks */
+		}
 		m = meta_get(s, e->uuid);
 		if (!m) {
 			next = now + 1000; /* ENOMEM: look again soon */
@@ -1563,13 +1760,6 @@ run(struct submitter *s)
 		}
 		if (m->busy) {
 			continue;
-		}
-		if (e->state == OUTBOX_PENDING &&
-		    entry_age_s(s, e) > SUBMITTER_WARN_AGE_S && !m->warned) {
-			m->warned = true;
-			log_warning("entry %s has waited for submission for "
-				    "more than a day",
-			    e->uuid);
 		}
 		due = m->due_ms;
 		if (e->state == OUTBOX_UNKNOWN) {
@@ -1585,8 +1775,12 @@ run(struct submitter *s)
 			continue;
 		}
 		if ((e->state == OUTBOX_PENDING || m->absent_once) &&
-		    s->post_busy) {
-			continue; /* one POST at a time; its end kicks */
+		    !post_slot_free(s)) {
+			continue; /* POST slots full; an answer kicks */
+		}
+		if (e->state == OUTBOX_PENDING && s->ops.ready &&
+		    !s->ops.ready(s->ops.ctx, e->uuid, e->body)) {
+			continue; /* names being resolved (cmd-ref.c) */
 		}
 		w = backoff_pacer_wait(&s->pacer, now);
 		if (w < 0) {
@@ -1605,7 +1799,10 @@ run(struct submitter *s)
 			return;
 		}
 	}
-	meta_gc(s);
+	if (now >= s->gc_at_ms) {
+		s->gc_at_ms = now + META_GC_MS;
+		meta_gc(s);
+	}
 	if (!flush_check(s) && next == INT64_MAX) {
 		arm(s, INT64_MAX);
 		return;
@@ -1665,7 +1862,9 @@ flush_check(struct submitter *s)
 			continue;
 		}
 		*pp = f->next;
+		s->answering = f;
 		f->cb(f->userdata);
+		s->answering = NULL;
 		free(f->items);
 		free(f);
 	}
@@ -1699,6 +1898,7 @@ submitter_flush(struct submitter *s, submitter_flush_fn *cb, void *userdata)
 		f->items[f->n].tries = m ? m->tries : 0;
 		f->n++;
 	}
+	qsort(f->items, f->n, sizeof(*f->items), flush_item_cmp);
 	f->cb = cb;
 	f->userdata = userdata;
 	f->deadline_ms = now_ms(s) + (int64_t) s->cfg.settle_delay_ms +
@@ -1763,6 +1963,7 @@ submitter_new(uv_loop_t *loop, struct outbox *outbox, struct cwapi *api,
 	backoff_pacer_init(
 	    &s->pacer, cfg->max_rate, cfg->max_in_flight, now_ms(s));
 	s->paused_since_ms = -1;
+	s->post_window = 1;
 	*ret = s;
 	return 0;
 }
@@ -1795,7 +1996,9 @@ submitter_close(struct submitter *s)
 		struct flush *f = s->flushes;
 
 		s->flushes = f->next;
+		s->answering = f;
 		f->cb(f->userdata);
+		s->answering = NULL;
 		free(f->items);
 		free(f);
 	}
@@ -1851,7 +2054,7 @@ submitter_set_api(
 					res.cls = CLASSIFY_UNKNOWN;
 					res.xfer = CLASSIFY_XFER_OTHER;
 					res.detail = "cancelled by a reload";
-					s->post_busy = false;
+					post_slot_give(s);
 					m->op = OP_RECORD;
 					post_result_record(s, m, &res, NULL);
 				} else {
@@ -1861,6 +2064,7 @@ submitter_set_api(
 		}
 		if (s->guid_probe_call > 0) {
 			cwapi_cancel(s->api, s->guid_probe_call);
+			backoff_pacer_done(&s->pacer);
 			s->guid_probe_call = 0;
 		}
 		if (s->api_probe_call > 0) {
@@ -1880,8 +2084,10 @@ submitter_set_api(
 		backoff_pacer_init(
 		    &s->pacer, cfg->max_rate, cfg->max_in_flight, now_ms(s));
 	}
-	/* a new tenant or credentials: learn mobileGuid support again */
+	/* a new tenant or credentials: learn mobileGuid support again, and
+	 * start again from one POST at a time */
 	s->guid_stored = s->guid_filter = TRI_UNKNOWN;
+	s->post_window = 1;
 	backoff_breaker_init(&s->br, s->cfg.breaker_threshold,
 	    s->cfg.breaker_cool_ms, s->cfg.breaker_cool_max_ms);
 	s->last_br_state = s->br.state;
@@ -1960,11 +2166,12 @@ submitter_health_name(enum submitter_health h)
 	}
 }
 
-void
-submitter_get_status(const struct submitter *s, struct submitter_status *ret)
+/* submitter_get_status without the age of the oldest entry (a sweep of
+ * the outbox): O(1), for the check after every commit (glue_changed). */
+static void
+status_base(const struct submitter *s, struct submitter_status *ret)
 {
 	const struct outbox *o = s->o;
-	int64_t oldest = -1;
 
 	memset(ret, 0, sizeof(*ret));
 	ret->reason = "";
@@ -1980,39 +2187,40 @@ submitter_get_status(const struct submitter *s, struct submitter_status *ret)
 		ret->reason =
 		    "ConnectWise does not answer; circuit breaker open";
 	}
-	for (size_t i = 0; i < o->n_entries; i++) {
-		const struct outbox_entry *e = o->entries[i];
+	ret->pending = outbox_count(o, OUTBOX_PENDING);
+	ret->attempting = outbox_count(o, OUTBOX_ATTEMPT_STARTED);
+	ret->unknown = outbox_count(o, OUTBOX_UNKNOWN);
+	ret->rejected = outbox_count(o, OUTBOX_REJECTED);
+	ret->submitted = outbox_count(o, OUTBOX_SUBMITTED);
+	ret->oldest_pending_age_s = -1;
+	ret->next_attempt_ms = submitter_timer_due_ms(s);
+}
 
-		switch (e->state) {
-		case OUTBOX_PENDING:
-			ret->pending++;
-			break;
-		case OUTBOX_ATTEMPT_STARTED:
-			ret->attempting++;
-			break;
-		case OUTBOX_UNKNOWN:
-			ret->unknown++;
-			break;
-		case OUTBOX_REJECTED:
-			ret->rejected++;
-			break;
-		case OUTBOX_SUBMITTED:
-			ret->submitted++;
-			break;
-		default:
-			break;
-		}
-		if (e->state == OUTBOX_PENDING ||
-		    e->state == OUTBOX_ATTEMPT_STARTED ||
-		    e->state == OUTBOX_UNKNOWN) {
-			int64_t age = entry_age_s(s, e);
+void
+submitter_get_status(const struct submitter *s, struct submitter_status *ret)
+{
+	const struct outbox *o = s->o;
+	int64_t oldest = -1;
 
+	status_base(s, ret);
+	if (ret->pending + ret->attempting + ret->unknown > 0) {
+		int64_t w = wall_s(s);
+
+		for (size_t i = 0; i < o->n_entries; i++) {
+			const struct outbox_entry *e = o->entries[i];
+			int64_t age;
+
+			if (e->state != OUTBOX_PENDING &&
+			    e->state != OUTBOX_ATTEMPT_STARTED &&
+			    e->state != OUTBOX_UNKNOWN) {
+				continue;
+			}
+			age = entry_age_s(s, e, w);
 			oldest = age > oldest ? age : oldest;
 		}
 	}
 	ret->oldest_pending_age_s = oldest;
 	ret->oldest_flagged = oldest > SUBMITTER_FLAG_AGE_S;
-	ret->next_attempt_ms = submitter_timer_due_ms(s);
 }
 
 json_object *
@@ -2064,8 +2272,8 @@ submitter_queue_json(const struct submitter *s, const struct outbox *ob)
 	int r = o ? 0 : -ENOMEM;
 
 	(void) s;
-	for (size_t i = 0; i < ob->n_entries; i++) {
-		n[ob->entries[i]->state]++;
+	for (int i = 0; i < OUTBOX_STATE_COUNT; i++) {
+		n[i] = outbox_count(ob, (enum outbox_state) i);
 	}
 	for (int i = 0; r == 0 && i < OUTBOX_STATE_COUNT; i++) {
 		r = jadd(o,
@@ -2079,6 +2287,15 @@ submitter_queue_json(const struct submitter *s, const struct outbox *ob)
 		return NULL;
 	}
 	return o;
+}
+
+int64_t
+submitter_flush_remote_id(const struct submitter *s, const char *uuid)
+{
+	const struct flush_item *it =
+	    s && s->answering ? flush_item_find(s->answering, uuid) : NULL;
+
+	return it ? it->remote_id : 0;
 }
 
 int64_t
@@ -2128,7 +2345,7 @@ glue_changed(void *ctx)
 	if (!d->submitter) {
 		return; /* inside submitter_new */
 	}
-	submitter_get_status(d->submitter, &st);
+	status_base(d->submitter, &st); /* O(1): this runs per commit */
 	snprintf(key, sizeof(key), "%d|%zu|%zu|%s|%s", (int) st.health,
 	    st.rejected, st.unknown, st.breaker ? st.breaker : "",
 	    st.reason ? st.reason : "");
@@ -2239,6 +2456,7 @@ submitter_daemon_start(struct daemon *d)
 	 * as a "submission" event when they happen, not at the next timer
 	 * event (glue_changed) */
 	ops.changed = glue_changed;
+	ops.ready = cmdref_entry_ready; /* names to ids before a POST */
 	ops.ctx = d;
 	r = submitter_new(&d->loop, &d->state.outbox, d->cwapi, &c, &ops, NULL,
 	    &d->submitter);

@@ -57,6 +57,10 @@ struct submitter_ops {
 	    struct errbuf *reterr);
 	/* Optional: the submission state changed (for status events). */
 	void (*changed)(void *ctx);
+	/* Optional: may this PENDING entry be posted now? false skips it
+	 * this round; the hook kicks the submitter when that changes. The
+	 * daemon: cmdref_entry_ready (work type and role names to ids). */
+	bool (*ready)(void *ctx, const char *uuid, json_object *body);
 	void *ctx;
 };
 
@@ -165,6 +169,12 @@ typedef void submitter_flush_fn(void *userdata);
  * outstanding flush. */
 int submitter_flush(
     struct submitter *s, submitter_flush_fn *cb, void *userdata);
+
+/* Inside a flush's cb only: the ConnectWise id of an entry of that
+ * flush whose SUBMITTED committed while it waited, else 0. For the
+ * report of an entry the outbox has forgotten already (only the last
+ * OUTBOX_KEEP_DONE finished entries stay). s may be NULL. */
+int64_t submitter_flush_remote_id(const struct submitter *s, const char *uuid);
 
 /* Test knob: ms until the timer fires, or -1 when it is not armed. */
 int64_t submitter_timer_due_ms(const struct submitter *s);

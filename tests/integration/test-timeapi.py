@@ -39,7 +39,7 @@ def ok(cond, name, diag=None):
 
 
 class Daemon:
-    def __init__(self, base, api_url, extra_conf=""):
+    def __init__(self, base, api_url, extra_conf="", creds=True):
         self.runtime = os.path.join(base, "run")
         self.state = os.path.join(base, "state")
         self.config = os.path.join(base, "conf")
@@ -50,13 +50,11 @@ class Daemon:
         with open(os.path.join(cdir, "cwtimed.conf"), "w") as f:
             f.write("[api]\nurl = %s\ncompany = %s\nmember = jdoe\n%s"
                     % (api_url, client.COMPANY, extra_conf))
-        cred = os.path.join(cdir, "credentials")
-        fd = os.open(cred, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write("[api]\npublic_key = %s\nprivate_key = %s\n"
-                    "client_id = %s\n" % (client.PUBLIC_KEY,
-                                          client.PRIVATE_KEY,
-                                          client.CLIENT_ID))
+            if not creds:  # the offline daemon: a short [reference] ttl
+                f.write("[reference]\nttl = 2m\n")
+        self.cred = os.path.join(cdir, "credentials")
+        if creds:
+            self.write_creds()
         self.notify_path = os.path.join(base, "notify")
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(self.notify_path)
@@ -76,6 +74,14 @@ class Daemon:
                                      env=denv, stdout=self.logf,
                                      stderr=subprocess.STDOUT)
 
+    def write_creds(self):
+        fd = os.open(self.cred, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("[api]\npublic_key = %s\nprivate_key = %s\n"
+                    "client_id = %s\n" % (client.PUBLIC_KEY,
+                                          client.PRIVATE_KEY,
+                                          client.CLIENT_ID))
+
     def wait_ready(self, timeout=20.0):
         end = time.monotonic() + timeout
         while time.monotonic() < end:
@@ -86,7 +92,19 @@ class Daemon:
                 return False
         return False
 
+    def drain_notify(self):
+        """Reads the STATUS= datagrams cwtimed sends on every change: an
+        unread notify socket fills (net.unix.max_dgram_qlen, 10 here) and
+        then blocks the daemon's sd_notify."""
+        self.notify.setblocking(False)
+        try:
+            while True:
+                self.notify.recv(4096)
+        except OSError:
+            pass
+
     def ctl(self, *args, timeout=60):
+        self.drain_notify()
         p = subprocess.run([CTL] + list(args), capture_output=True,
                            text=True, env=self.env, timeout=timeout)
         return p.returncode, p.stdout, p.stderr
@@ -151,6 +169,7 @@ def main():
             return finish()
         try:
             run_all(d, cw, Log(cw))
+            test_offline_stop(base, cw)
         except Exception as ex:  # a broken step must still print TAP
             import traceback
             ok(False, "the test ran to its end", traceback.format_exc())
@@ -181,6 +200,7 @@ def run_all(d, cw, log):
     test_search_filters(d, cw, log)
     test_hostile(d, cw, log)
     test_names(d, cw, log)
+    test_stop_names(d, cw, log)
     test_paging(d, cw, log)
     test_show_edit_delete(d, cw, log)
     test_approvals(d, cw, log)
@@ -394,6 +414,156 @@ def test_names(d, cw, log):
     ok(code == 0 and "MTNG" in out and "ONCALL" in out,
        "codes lists the charge codes", (code, out, err))
     log.new()
+
+
+def posts_of(reqs, guid=None):
+    return [r for r in reqs if r["method"] == "POST" and
+            r["relpath"] == "/time/entries" and
+            (guid is None or (r.get("body") or {}).get("mobileGuid") == guid)]
+
+
+def queue_entry(d, uuid):
+    code, js, err = d.ctl_json("queue", "--all")
+    for e in (js or {}).get("entries", []):
+        if e.get("uuid") == uuid:
+            return e
+    return None
+
+
+def stop_bodies(js):
+    return [e["body"] for t in (js or {}).get("timers", [])
+            for e in t.get("entries", [])]
+
+
+def test_stop_names(d, cw, log):
+    """A timer started with names gets ids at stop (the lists are cached
+    by test_names), journaled with the stop and sent in the POST."""
+    log.new()
+    code, out, err = d.ctl("start", "54321", "--ago", "30m",
+                           "--work-type", "remote", "--role", "level 2")
+    ok(code == 0, "start with a work type and role name", (code, err))
+    code, js, err = d.ctl_json("stop", "54321")
+    bodies = stop_bodies(js)
+    ok(code == 0 and len(bodies) == 1 and
+       bodies[0].get("workType") == {"id": 5, "name": "Remote"} and
+       bodies[0].get("workRole") == {"id": 2, "name": "Level 2 Tech"} and
+       not js.get("warnings"),
+       "stop turns the names into ids in the stop's record", (code, js, err))
+    guid = bodies[0]["mobileGuid"] if bodies else None
+    code, out, err = d.ctl("flush")
+    reqs = cw.wait_for(lambda rs: posts_of(rs, guid), what="the POST")
+    p = posts_of(reqs, guid)
+    ok(p and p[0]["body"]["workType"] == {"id": 5, "name": "Remote"} and
+       p[0]["body"]["workRole"]["id"] == 2 and
+       p[0]["response"].get("workType", {}).get("id") == 5,
+       "the POST body carries the ids", p[-1:] if p else reqs[-3:])
+    ok(not gets(log.new(), "/time/workTypes"),
+       "the cached list was used (no fetch at stop)")
+
+    # an unknown name: the stop succeeds, the entry is rejected locally
+    code, out, err = d.ctl("start", "54322", "--ago", "20m",
+                           "--work-type", "Remot3")
+    code, js, err = d.ctl_json("stop", "54322")
+    bodies = stop_bodies(js)
+    w = (js or {}).get("warnings") or []
+    ok(code == 0 and len(bodies) == 1 and
+       bodies[0].get("workType") == {"name": "Remot3"} and
+       len(w) == 1 and "close matches: 'Remote' (5)" in w[0],
+       "stop with an unknown name succeeds and warns with close matches",
+       (code, js, err))
+    guid = bodies[0]["mobileGuid"] if bodies else ""
+    d.ctl("flush")
+    e = queue_entry(d, guid)
+    le = (e or {}).get("last_error") or {}
+    ok(e and e["state"] == "rejected" and le.get("field") == "workType" and
+       "close matches: 'Remote' (5)" in le.get("message", "") and
+       le.get("code") == "unknown-name" and e.get("attempts") == 0,
+       "the entry is rejected before sending, with close matches", e)
+    code, out, err = d.ctl("queue")
+    ok(code == 0 and "rejected" in out and "Remot3" in out,
+       "queue shows the rejection", out)
+    ok(not posts_of(log.new(), guid), "nothing was posted for it")
+    # fixed by hand: edit re-queues, the name resolves, the POST has the id
+    code, out, err = d.ctl("queue", "edit", guid[:8], "--work-type",
+                           "Remote")
+    ok(code == 0, "queue edit --work-type Remote re-queues it", (code, err))
+    d.ctl("flush")
+    reqs = cw.wait_for(lambda rs: posts_of(rs, guid), what="the POST")
+    p = posts_of(reqs, guid)
+    ok(p and p[0]["body"]["workType"] == {"id": 5, "name": "Remote"} and
+       (queue_entry(d, guid) or {}).get("state") == "submitted",
+       "after the edit it is sent with the id", p[-1:] if p else None)
+    # the text output says it too
+    d.ctl("start", "54322", "--ago", "20m", "--role", "Level 9")
+    code, out, err = d.ctl("stop", "54322")
+    ok(code == 0 and out.startswith("stopped ticket:54322") and
+       "\nwarning: unknown work role 'Level 9'" in out and
+       "'cwtimectl queue edit'" in out,
+       "cwtimectl stop prints the warning", (code, out, err))
+    code, js, err = d.ctl_json("queue")
+    for e in (js or {}).get("entries", []):
+        if e.get("state") == "rejected":
+            d.ctl("queue", "drop", e["uuid"][:8], "--yes")
+    log.new()
+
+
+def test_offline_stop(base, cw):
+    """Offline at stop (no credentials): the stop keeps the names; once
+    online, the list is fetched and the POST carries the id."""
+    d = Daemon(os.path.join(base, "offline"), cw.api_url, creds=False)
+    try:
+        if not ok(d.wait_ready(), "a second cwtimed starts offline"):
+            return
+        d.ctl("start", "54323", "--ago", "15m", "--work-type", "overtime")
+        code, js, err = d.ctl_json("stop", "54323")
+        bodies = stop_bodies(js)
+        ok(code == 0 and len(bodies) == 1 and
+           bodies[0].get("workType") == {"name": "overtime"},
+           "offline, the stop succeeds and keeps the name", (code, js, err))
+        guid = bodies[0]["mobileGuid"] if bodies else ""
+        since = len(cw.requests())
+        d.write_creds()
+        d.proc.send_signal(signal.SIGHUP)
+        reqs = cw.wait_for(lambda rs: posts_of(rs[since:], guid),
+                           timeout=20, what="the POST after the reload")
+        new = reqs[since:]
+        wt = [i for i, r in enumerate(new) if r["method"] == "GET" and
+              r["relpath"] == "/time/workTypes"]
+        p = [i for i, r in enumerate(new) if r in posts_of(new, guid)]
+        body = new[p[0]]["body"] if p else {}
+        ok(wt and p and wt[0] < p[0] and
+           body.get("workType") == {"id": 2, "name": "Overtime"},
+           "online: the list is fetched first, the POST carries the id",
+           new)
+        e = queue_entry(d, guid)
+        ok(e and e["entry"].get("workType") == {"id": 2, "name": "Overtime"},
+           "the queue's copy has the id too (ENTRY_EDITED)", e)
+        code, js, err = d.ctl_json("worktypes")
+        ok(code == 0 and js.get("ttl_s") == 120,
+           "[reference] ttl = 2m is the cache's TTL", js)
+        # the role list cannot be had (403): the name goes as it is, and
+        # ConnectWise resolves it; the entry is not held back
+        cw.add_fault("status", status=403, always=True,
+                     match={"method": "GET", "path": "/time/workRoles"},
+                     body={"code": "Security", "message": "no access"})
+        since = len(cw.requests())
+        d.ctl("start", "54324", "--ago", "15m", "--role", "level 1 tech")
+        code, js, err = d.ctl_json("stop", "54324")
+        bodies = stop_bodies(js)
+        guid = bodies[0]["mobileGuid"] if bodies else ""
+        d.ctl("flush")
+        reqs = cw.wait_for(lambda rs: posts_of(rs[since:], guid),
+                           what="the POST with the role name")
+        p = posts_of(reqs[since:], guid)
+        ok(code == 0 and p and
+           p[0]["body"].get("workRole") == {"name": "level 1 tech"} and
+           p[0]["response"].get("workRole", {}).get("id") == 1 and
+           gets(reqs[since:], "/time/workRoles"),
+           "a list that cannot be fetched: the name is sent, ConnectWise "
+           "resolves it", (js, p[-1:] if p else reqs[since:]))
+        cw.clear_faults()
+    finally:
+        d.stop()
 
 
 def test_paging(d, cw, log):

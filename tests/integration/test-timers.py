@@ -15,6 +15,7 @@ Prints TAP.
 """
 
 import os
+import subprocess
 import sys
 import time
 
@@ -162,12 +163,21 @@ def test_start_stop(base):
     rc, _, _ = e.ctl("start", "777", "--ago", "10m")
     rc2, _, _ = e.ctl("pause", "777")
     tm = timers(e).get("ticket:777", {})
-    T.ok(rc == 0 and rc2 == 0 and tm.get("state") == "paused",
-         "pause 777: paused", tm)
+    T.ok(rc == 0 and rc2 == 0 and tm.get("state") == "paused" and
+         tm.get("pause_reason") == "user",
+         "pause 777: paused, pause_reason \"user\" in list --json", tm)
+    plain = subprocess.run([timerlib.CWTIMECTL, "list"], env=e.env,
+                           stdout=subprocess.PIPE, timeout=30)
+    line = [ln for ln in plain.stdout.decode(errors="replace").splitlines()
+            if "ticket:777" in ln]
+    T.ok(plain.returncode == 0 and len(line) == 1 and
+         "paused (user)" in line[0],
+         "list (plain) shows 'paused (user)'", line)
     rc, _, _ = e.ctl("resume")
     tm = timers(e).get("ticket:777", {})
-    T.ok(rc == 0 and tm.get("state") == "running",
-         "resume (focused): running", tm)
+    T.ok(rc == 0 and tm.get("state") == "running" and
+         "pause_reason" in tm and tm["pause_reason"] is None,
+         "resume (focused): running, pause_reason null", tm)
     rc, out, err = e.ctl("note", "777", "called", "the", "customer")
     tm = timers(e).get("ticket:777", {})
     T.ok(rc == 0 and tm.get("fields", {}).get("notes") == "called the "

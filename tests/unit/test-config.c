@@ -167,6 +167,7 @@ test_defaults(void **state)
 	assert_int_equal(c.session.submit_timeout_s, 10);
 	assert_int_equal(
 	    c.approvals.entry_status, CONFIG_STATUS_APPROVED_BY_TIER_ONE);
+	assert_int_equal(c.reference.ttl_s, 3600);
 	assert_int_equal(c.defaults.billing, CONFIG_BILLING_UNSET);
 	assert_false(config_api_configured(&c));
 	config_fini(&c);
@@ -220,6 +221,8 @@ static const char full_conf[] =
     "submit_timeout = 4s\n"
     "[approvals]\n"
     "entry_status = ApprovedByTierTwo\n"
+    "[reference]\n"
+    "ttl = 1h30m\n"
     "[defaults]\n"
     "work_type = Remote Support\n"
     "role = Engineer\n"
@@ -286,6 +289,7 @@ test_every_key(void **state)
 	assert_int_equal(c.session.submit_timeout_s, 4);
 	assert_int_equal(
 	    c.approvals.entry_status, CONFIG_STATUS_APPROVED_BY_TIER_TWO);
+	assert_int_equal(c.reference.ttl_s, 5400);
 	assert_string_equal(c.defaults.work_type, "Remote Support");
 	assert_string_equal(c.defaults.role, "Engineer");
 	assert_int_equal(c.defaults.billing, CONFIG_BILLING_BILLABLE);
@@ -454,6 +458,14 @@ test_error_lines(void **state)
 		"ErrorsCorrected, PendingProjectApproval, "
 		"ApprovedByTierOne, RejectBySecondTier, ApprovedByTierTwo, "
 		"ReadyToBill, Billed, WrittenOff, BilledAgreement)"},
+	    {"[reference]\nttl = 0\n",
+		"t.conf:2: [reference] ttl: duration '0' out of range (1s "
+		"to 168h)"},
+	    {"[reference]\nttl = soon\n",
+		"t.conf:2: [reference] ttl: invalid duration 'soon' "
+		"(examples: 90m, 1h30m, 1.5h, 0:45)"},
+	    {"[reference]\nlifetime = 1h\n",
+		"t.conf:2: [reference] lifetime: unknown key"},
 	    {"max_rate = 5\n",
 		"t.conf:1: key 'max_rate' outside of any section (add e.g. "
 		"[api] above it)"},

@@ -894,6 +894,129 @@ test_flush_waits_for_the_outcome(void **state)
 	assert_int_equal(flushed, 2);
 }
 
+/* The POST window (doc/design.md departures): one POST at a time until
+ * one succeeds, one more per 201 up to max_in_flight (4), back to one on
+ * any other outcome; the ATTEMPT_STARTED records of POSTs that start
+ * together share one commit, and every POST still waits for its own. */
+static struct fake_req *
+open_post(const char *uuid)
+{
+	for (int i = 0; i < W.fake.n; i++) {
+		struct fake_req *r = &W.fake.reqs[i];
+
+		if (is_post(r) && !r->done && !r->cancelled &&
+		    strstr(r->body, uuid)) {
+			return r;
+		}
+	}
+	return NULL;
+}
+
+static int
+open_posts(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < W.fake.n; i++) {
+		n += is_post(&W.fake.reqs[i]) && !W.fake.reqs[i].done &&
+		    !W.fake.reqs[i].cancelled;
+	}
+	return n;
+}
+
+static void
+test_post_window(void **state)
+{
+	static const char *const u[] = {U1, U2,
+	    "33333333-3333-4333-8333-333333333333",
+	    "44444444-4444-4444-8444-444444444444",
+	    "55555555-5555-4555-8555-555555555555",
+	    "66666666-6666-4666-8666-666666666666",
+	    "77777777-7777-4777-8777-777777777777",
+	    "88888888-8888-4888-8888-888888888888",
+	    "99999999-9999-4999-8999-999999999999"};
+	struct fake_req *r;
+	int batch = -1, same = 0;
+
+	for (int i = 0; i < 9; i++) {
+		queue_entry(u[i], i);
+	}
+	pump();
+	assert_int_equal(open_posts(), 1); /* nothing proven yet */
+	r = open_post(u[0]);
+	assert_non_null(r);
+	reply(r, 201, "{\"id\":101}", NULL);
+	assert_int_equal(open_posts(), 2);
+	assert_non_null(open_post(u[1]));
+	assert_non_null(open_post(u[2]));
+	/* both ATTEMPT_STARTED records went in one commit */
+	for (int i = 0; i < W.n_log; i++) {
+		if (W.log[i].type == JOURNAL_REC_ATTEMPT_STARTED &&
+		    (strstr(
+			 json_object_to_json_string(W.log[i].payload), u[1]) ||
+			strstr(json_object_to_json_string(W.log[i].payload),
+			    u[2]))) {
+			same += batch == W.log[i].batch;
+			batch = W.log[i].batch;
+		}
+	}
+	assert_int_equal(same, 1);
+	reply(open_post(u[1]), 201, "{\"id\":102}", NULL);
+	assert_int_equal(open_posts(), 3); /* u2, u3, u4 */
+	reply(open_post(u[2]), 201, "{\"id\":103}", NULL);
+	assert_int_equal(open_posts(), 4); /* the cap: max_in_flight 4 */
+	reply(open_post(u[3]), 201, "{\"id\":104}", NULL);
+	assert_int_equal(open_posts(), 4);
+	/* a failure: back to one at a time; the three out stay out */
+	reply(open_post(u[4]), 503, "{}", NULL);
+	assert_int_equal(state_of(u[4]), OUTBOX_UNKNOWN);
+	assert_int_equal(open_posts(), 3);
+	reply(open_post(u[5]), 201, "{\"id\":106}", NULL);
+	assert_int_equal(open_posts(), 2); /* window 2, two out: none new */
+	reply(open_post(u[6]), 201, "{\"id\":107}", NULL);
+	assert_int_equal(open_posts(), 2); /* window 3: one new */
+	assert_non_null(open_post(u[8]));
+	/* exactly one POST per entry so far */
+	for (int i = 0; i < 9; i++) {
+		int n = 0;
+
+		for (int k = 0; k < W.fake.n; k++) {
+			n += is_post(&W.fake.reqs[k]) &&
+			    strstr(W.fake.reqs[k].body, u[i]) != NULL;
+		}
+		assert_int_equal(n, 1);
+	}
+}
+
+/* With one request in flight at most, the mobileGuid filter probe after
+ * the first 201 waits for the pacer's slot, takes it, and gives it back:
+ * the next POST follows its answer (a probe that never kicked left the
+ * queue standing). */
+static void
+test_guid_probe_takes_a_slot(void **state)
+{
+	struct submitter_config sc = {.total_timeout_ms = SETTLE_MS / 2,
+	    .settle_delay_ms = SETTLE_MS,
+	    .max_rate = 0,
+	    .max_in_flight = 1};
+	struct fake_req *r;
+
+	submitter_set_api(W.s, W.api, &sc);
+	r = start_u1();
+	queue_entry(U2, 1);
+	reply(r, 201, "{\"id\":77,\"mobileGuid\":\"" U1 "\"}", NULL);
+	/* the probe has the one slot: no POST beside it */
+	assert_true(is_guid_get(last_req()));
+	assert_int_equal(open_reqs(), 1);
+	reply(last_req(), 200, "[{\"id\":77,\"mobileGuid\":\"" U1 "\"}]", NULL);
+	assert_int_equal(open_reqs(), 1);
+	assert_true(is_post(last_req()));
+	assert_non_null(strstr(last_req()->body, U2));
+	reply(last_req(), 201, "{\"id\":78}", NULL);
+	assert_int_equal(state_of(U2), OUTBOX_SUBMITTED);
+	assert_int_equal(open_reqs(), 0);
+}
+
 int
 main(void)
 {
@@ -929,6 +1052,9 @@ main(void)
 		test_retry_after_is_a_floor, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_flush_waits_for_the_outcome, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_post_window, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_guid_probe_takes_a_slot, setup, teardown),
 	};
 	int failures = cmocka_run_group_tests(tests, NULL, NULL);
 

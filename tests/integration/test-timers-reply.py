@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""test-timers-reply.py - the size of the timer commands' replies with many
+timers (closing note F3, doc/protocol.md).
+
+A timer command (start, pause, resume, toggle, switch, cancel, set, note,
+adjust) replies with the timers its record changed, not with every timer:
+the one it names, plus those a start paused (concurrency single), and
+"timers_total". With 1,000 running timers ([timers] concurrency =
+parallel) a start still answers with one timer, and status/list fit one
+64 KiB line: the timers that do not fit are counted in "timers_omitted",
+and the focused timer is never among them.
+
+Drives the real cwtimed over its socket (pipelined starts, as the bench
+does) and the real cwtimectl. Prints TAP.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+sys.dont_write_bytecode = True  # nothing is written into the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import timerlib  # noqa: E402
+from timerlib import Env, Tap  # noqa: E402
+
+T = Tap()
+envs = []
+LINE_MAX = 65536  # PROTO_LINE_MAX: one reply line, newline included
+MANY = 1000
+
+
+def pipelined(e, reqs):
+    """Sends [(cmd, args)] on one connection, in chunks, and returns the
+    raw reply lines (bytes, without the newline), in order."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(60)
+    s.connect(e.socket)
+    out, buf = [], b""
+    try:
+        for k in range(0, len(reqs), 50):
+            chunk = reqs[k:k + 50]
+            s.sendall(b"".join(
+                (json.dumps(dict({"v": 1, "id": k + i + 1, "cmd": c},
+                                 **({"args": a} if a is not None else {})))
+                 + "\n").encode()
+                for i, (c, a) in enumerate(chunk)))
+            want = len(out) + len(chunk)
+            while len(out) < want:
+                while b"\n" not in buf:
+                    got = s.recv(1 << 20)
+                    if not got:
+                        return out
+                    buf += got
+                line, buf = buf.split(b"\n", 1)
+                if b'"event"' not in line[:40]:
+                    out.append(line)
+    finally:
+        s.close()
+    return out
+
+
+def keys(reply):
+    return [t["target"] for t in reply["result"]["timers"]]
+
+
+def test_single(base):
+    e = Env(base, "single")
+    envs.append(e)
+    T.ok(e.start(), "cwtimed (concurrency single) starts", e.log_text())
+    for t in ("1", "2", "3"):
+        e.raw("start", {"target": t})
+    r = e.raw("start", {"target": "4"})
+    T.eq((r["ok"], keys(r), r["result"].get("timers_total"),
+          r["result"].get("target")),
+         (True, ["ticket:4", "ticket:3"], 4, "ticket:4"),
+         "start in single mode: the started timer and the one it paused")
+    st = {t["target"]: t["state"] for t in r["result"]["timers"]}
+    T.eq(st, {"ticket:4": "running", "ticket:3": "paused"},
+         "... with their new states")
+    r = e.raw("pause", {"target": "4"})
+    T.eq((keys(r), r["result"]["timers"][0]["state"]),
+         (["ticket:4"], "paused"), "pause: only the paused timer")
+    r = e.raw("resume", {"target": "1"})
+    T.eq(keys(r), ["ticket:1"], "resume of 1 (nothing else ran): only 1")
+    r = e.raw("switch", {"target": "2"})
+    T.eq(sorted(keys(r)), ["ticket:1", "ticket:2"],
+         "switch: the target and the timer it paused")
+    r = e.raw("note", {"target": "3", "text": "x"})
+    T.eq((keys(r), r["result"]["timers"][0]["fields"].get("notes")),
+         (["ticket:3"], "x"), "note: only that timer, with its notes")
+    r = e.raw("cancel", {"target": "3", "yes": True})
+    T.eq((r["ok"], keys(r), r["result"]["timers_total"]),
+         (True, [], 3), "cancel: no timer left to show, 3 in all")
+    rc, out, err = e.ctl("list")
+    T.eq(sorted(t["target"] for t in out["timers"]),
+         ["ticket:1", "ticket:2", "ticket:4"], "list still lists every timer")
+    txt = subprocess.run([timerlib.CWTIMECTL, "start", "6"], env=e.env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=30)
+    T.ok(txt.returncode == 0 and
+         txt.stdout.decode().startswith("started ticket:6"),
+         "cwtimectl start still prints the started timer",
+         txt.stdout.decode() + txt.stderr.decode())
+    e.stop()
+
+
+def test_many(base):
+    e = Env(base, "many", "[timers]\nconcurrency = parallel\n"
+            "max_duration = 0\n")
+    envs.append(e)
+    if not T.ok(e.start(), "cwtimed (concurrency parallel) starts",
+                e.log_text()):
+        return
+    lines = pipelined(e, [("start", {"target": str(100000 + i),
+                                     "notes": "n" * 40})
+                          for i in range(MANY)])
+    replies = [json.loads(x) for x in lines]
+    T.ok(len(replies) == MANY and all(r.get("ok") for r in replies),
+         "%d timers start" % MANY,
+         [r for r in replies if not r.get("ok")][:2])
+    last = lines[-1] if lines else b""
+    r = json.loads(last) if last else {}
+    T.ok(len(last) < 2048 and keys(r) == ["ticket:%d" % (100000 + MANY - 1)]
+         and r["result"]["timers_total"] == MANY,
+         "the %dth start's reply: one timer, %d bytes" % (MANY, len(last)),
+         last[:300])
+    T.ok(max(len(x) for x in lines) < 2048,
+         "no start reply grew with the timers (largest %d bytes)"
+         % max(len(x) for x in lines))
+    # focus the first timer: it must survive the trimming of status
+    e.raw("pause", {"target": "100000"})
+    e.raw("resume", {"target": "100000"})
+    st = pipelined(e, [("status", None)])[0]
+    r = json.loads(st).get("result") or {"timers": [], "error": st[:300]}
+    shown = [t["target"] for t in r["timers"]]
+    T.ok(len(st) + 1 <= LINE_MAX and r.get("fields_omitted") is True and
+         r.get("timers_omitted", 0) > 0 and
+         len(shown) + r["timers_omitted"] == MANY,
+         "status of %d timers fits one line: %d shown, %d omitted, %d bytes"
+         % (MANY, len(shown), r.get("timers_omitted", 0), len(st)))
+    T.ok(r["focus"] == "ticket:100000" and "ticket:100000" in shown,
+         "the focused timer is among those shown", (r["focus"], shown[:3]))
+    # move the focus to the last timer: still shown though it is at the end
+    e.raw("pause", {"target": str(100000 + MANY - 1)})
+    e.raw("resume", {"target": str(100000 + MANY - 1)})
+    r = json.loads(pipelined(e, [("status", None)])[0])["result"]
+    shown = [t["target"] for t in r["timers"]]
+    T.ok(shown[-1] == "ticket:%d" % (100000 + MANY - 1) and
+         len(shown) + r["timers_omitted"] == MANY,
+         "a focused timer at the end is kept, the ones before it dropped",
+         shown[-3:])
+    rc, out, err = e.ctl("list")
+    T.ok(rc == 0 and out.get("timers_omitted", 0) > 0,
+         "cwtimectl list works with %d timers" % MANY, (rc, err))
+    e.stop()
+
+
+def main():
+    timerlib.probe_binaries()
+    base = timerlib.make_base()
+    try:
+        test_single(base)
+        test_many(base)
+        bad = [b for e in envs for b in e.bad_exits]
+        T.ok(not bad, "every cwtimed exited 0 on SIGTERM (no sanitizer "
+             "report)", "\n".join("exit %r:\n%s" % b for b in bad))
+    finally:
+        timerlib.cleanup(base, envs)
+    return T.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
