@@ -109,7 +109,8 @@
 #define A_FORMAT                                                               \
 	{                                                                      \
 		"format", CMD_ARG_CHOICE, CMD_ARGF_LOCAL, "FORMAT",            \
-		    "plain|json|waybar|i3blocks|polybar|tmux", NULL,           \
+		    "plain|json|waybar|i3blocks|i3blocks-json|polybar|tmux",   \
+		    NULL,                                                      \
 		    "output format (cwtimectl(1), OUTPUT FORMATS)"             \
 	}
 #define A_TEMPLATE                                                             \

@@ -321,14 +321,25 @@ run_status(const struct cmd_request *req, const char *socket)
 }
 
 /* --- follow ----------------------------------------------------------------
+ *
+ * One connection: subscribe, ask for the status on the same connection,
+ * then render every event from its own data. "timer" and "tick" events
+ * carry the whole status result; "submission" carries the submission and
+ * queue members, merged into the last status. So a redraw needs no second
+ * connection (100 followers do not double the daemon's connections), and
+ * the elapsed minute advances on the daemon's "tick" (sent on the minute
+ * while a timer runs): follow keeps no clock of its own. The only timed
+ * wait left is the 5 s status poll when a daemon refuses subscribe.
  */
+
+#define FOLLOW_STATUS_ID 2
 
 struct follow {
 	const struct cmd_request *req;
 	const char *socket;
 	enum output_format fmt;
-	char *last;		 /* the last line printed */
-	int64_t running_elapsed; /* focused running timer's elapsed_s, or -1 */
+	char *last;	    /* the last output printed */
+	json_object *state; /* the last status result, or NULL */
 };
 
 /* Prints the output unless it equals the last one. Returns -1 when
@@ -354,52 +365,129 @@ follow_emit(struct follow *f, json_object *result, const char *errmsg)
 	return 0;
 }
 
-/* Fetches the status and prints it; also notes whether a timer runs, for
- * the minute tick. Returns -1 when stdout is gone. */
+/* Makes result (a reference taken) the current status and prints it. */
 static int
-follow_refresh(struct follow *f, bool *ret_offline)
+follow_show(struct follow *f, json_object *result)
 {
-	static const char line[] = "{\"v\":1,\"id\":2,\"cmd\":\"status\"}";
-	CLEANUP_JSON json_object *result = NULL;
-	struct errbuf e = {0};
-	int r = call(f->socket, line, 2, CONN_REPLY_TIMEOUT_S, &result, &e);
-
-	f->running_elapsed = -1;
-	*ret_offline = false;
-	if (r < 0) {
-		*ret_offline =
-		    e.code == ERR_DAEMON_UNREACHABLE || e.code == ERR_TIMEOUT;
-		return follow_emit(f, NULL, *ret_offline ? NULL : e.msg);
-	}
-	json_object *timers = NULL;
-
-	if (json_object_object_get_ex(result, "timers", &timers) &&
-	    json_object_is_type(timers, json_type_array)) {
-		for (size_t i = 0; i < json_object_array_length(timers); i++) {
-			json_object *t = json_object_array_get_idx(timers, i);
-			json_object *st = NULL, *el = NULL;
-
-			if (json_object_object_get_ex(t, "state", &st) &&
-			    strcmp(json_object_get_string(st), "running") ==
-				0 &&
-			    json_object_object_get_ex(t, "elapsed_s", &el)) {
-				f->running_elapsed = json_object_get_int64(el);
-				break;
-			}
-		}
-	}
-	return follow_emit(f, result, NULL);
+	json_object_put(f->state);
+	f->state = json_object_get(result);
+	return follow_emit(f, f->state, NULL);
 }
 
-/* Milliseconds until the shown elapsed minute changes, or -1 (no timer
- * runs: wait for an event only). */
 static int
-follow_tick_ms(const struct follow *f)
+follow_ask_status(struct conn *c, struct errbuf *e)
 {
-	if (f->running_elapsed < 0) {
-		return -1;
+	return conn_send_line(c, "{\"v\":1,\"id\":2,\"cmd\":\"status\"}", e);
+}
+
+/* Handles one message of the stream. Returns -1 when stdout is gone,
+ * -2 when the connection must be dropped, else 0. */
+static int
+follow_message(struct follow *f, struct conn *c, json_object *msg)
+{
+	json_object *ev = NULL, *data = NULL, *v = NULL;
+	struct errbuf e = {0};
+	const char *name;
+
+	if (!json_object_object_get_ex(msg, "event", &ev)) {
+		/* a reply: ours is the status */
+		if (!json_object_object_get_ex(msg, "id", &v) ||
+		    json_object_get_int64(v) != FOLLOW_STATUS_ID) {
+			return 0;
+		}
+		if (json_object_object_get_ex(msg, "ok", &v) &&
+		    json_object_get_boolean(v) &&
+		    json_object_object_get_ex(msg, "result", &data)) {
+			return follow_show(f, data);
+		}
+		if (json_object_object_get_ex(msg, "error", &data) &&
+		    json_object_object_get_ex(data, "message", &v)) {
+			return follow_emit(f, NULL, json_object_get_string(v));
+		}
+		return follow_emit(f, NULL, "cwtimed's status reply is invalid");
 	}
-	return (int) (60 - f->running_elapsed % 60) * 1000 + 50;
+	name = json_object_get_string(ev);
+	if (!json_object_object_get_ex(msg, "data", &data) ||
+	    !json_object_is_type(data, json_type_object)) {
+		return 0;
+	}
+	if (strcmp(name, "timer") == 0 || strcmp(name, "tick") == 0) {
+		return follow_show(f, data);
+	}
+	if (strcmp(name, "hello") == 0) {
+		return 0; /* the status reply follows */
+	}
+	if (strcmp(name, "submission") == 0 && f->state) {
+		json_object_object_foreach(data, key, val)
+		{
+			json_object_object_add(
+			    f->state, key, json_object_get(val));
+		}
+		return follow_emit(f, f->state, NULL);
+	}
+	/* an event this cwtimectl does not know: read the whole status */
+	return follow_ask_status(c, &e) < 0 ? -2 : 0;
+}
+
+/* Reads the stream until it ends. Returns -1 when stdout is gone, else 0
+ * (the daemon went away). */
+static int
+follow_stream(struct follow *f, struct conn *c)
+{
+	for (;;) {
+		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+		CLEANUP_JSON json_object *msg = NULL;
+		struct errbuf e = {0};
+		const char *line;
+		int n, r;
+
+		n = conn_has_line(c) ? 1 : poll(&pfd, 1, -1);
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			return 0;
+		}
+		if (conn_read_line(c, &line, &e) < 0) {
+			return 0; /* the daemon went away */
+		}
+		if (conn_parse_message(line, &msg, &e) < 0) {
+			return 0; /* not cwtimed (any more) */
+		}
+		r = follow_message(f, c, msg);
+		if (r == -1) {
+			return -1;
+		}
+		if (r < 0) {
+			return 0;
+		}
+	}
+}
+
+/* Without subscribe (a daemon that refuses it): the status every 5 s on
+ * short connections, until it fails. Returns -1 when stdout is gone. */
+static int
+follow_poll(struct follow *f, bool *ret_offline)
+{
+	static const char line[] = "{\"v\":1,\"id\":2,\"cmd\":\"status\"}";
+
+	for (;;) {
+		CLEANUP_JSON json_object *result = NULL;
+		struct errbuf e = {0};
+		int r = call(f->socket, line, FOLLOW_STATUS_ID,
+		    CONN_REPLY_TIMEOUT_S, &result, &e);
+
+		*ret_offline = r < 0 && (e.code == ERR_DAEMON_UNREACHABLE ||
+		    e.code == ERR_TIMEOUT);
+		if (*ret_offline) {
+			return 0;
+		}
+		r = r < 0 ? follow_emit(f, NULL, e.msg) : follow_show(f, result);
+		if (r < 0) {
+			return -1;
+		}
+		(void) poll(NULL, 0, 5000);
+	}
 }
 
 static int
@@ -409,21 +497,21 @@ run_follow(const struct cmd_request *req, const char *socket)
 	    .req = req,
 	    .socket = socket,
 	    .fmt = request_format(req),
-	    .running_elapsed = -1,
 	};
-	int backoff_ms = 250;
+	int backoff_ms = 250, gone = 0;
 
 	for (;;) {
 		struct conn c;
 		struct errbuf e = {0};
 		json_object *reply = NULL, *ok = NULL;
-		bool offline = false, subscribed = false;
+		bool subscribed = false, offline = false;
 		int r;
 
-		/* Subscribe first, then read the state: a change in between
-		 * then arrives as an event instead of being lost. The timeout
-		 * bounds the subscribe reply and a partial line; between
-		 * events we wait in poll(), not in recv(). */
+		/* Subscribe first, then ask for the state on the same
+		 * connection: a change in between arrives as an event after
+		 * the reply instead of being lost. The timeout bounds the
+		 * subscribe reply and a partial line; between events we wait
+		 * in poll(), not in recv(). */
 		r = conn_open(&c, socket, CONN_SEND_TIMEOUT_S, &e);
 		if (r >= 0) {
 			r = conn_send_line(
@@ -438,61 +526,34 @@ run_follow(const struct cmd_request *req, const char *socket)
 			    json_object_get_boolean(ok);
 			json_object_put(reply);
 		}
-		if (r >= 0) {
-			if (follow_refresh(&f, &offline) < 0) {
-				conn_fini(&c);
-				break;
+		if (r >= 0 && subscribed) {
+			r = follow_ask_status(&c, &e);
+			if (r >= 0) {
+				backoff_ms = 250;
+				gone = follow_stream(&f, &c);
 			}
-			if (!offline) {
+		} else if (r >= 0) {
+			conn_fini(&c);
+			gone = follow_poll(&f, &offline);
+			if (!gone) {
 				backoff_ms = 250;
 			}
 		}
-		/* Not subscribed, or subscribed but the status cannot be
-		 * read (the daemon is going away): offline, try again. */
-		if (r < 0 || offline) {
-			conn_fini(&c);
-			if (follow_emit(&f, NULL, NULL) < 0) {
-				break;
-			}
-			(void) poll(
-			    NULL, 0, backoff_ms); /* reconnect backoff */
-			backoff_ms =
-			    backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2;
-			continue;
-		}
-		/* A daemon without subscriptions is polled every 5 s. */
-		for (;;) {
-			struct pollfd pfd = {.fd = c.fd, .events = POLLIN};
-			int timeout = subscribed ? follow_tick_ms(&f) : 5000;
-			int n = conn_has_line(&c) ? 1 : poll(&pfd, 1, timeout);
-
-			if (n < 0 && errno == EINTR) {
-				continue;
-			}
-			if (n == 0) {
-				r = follow_refresh(&f, &offline);
-			} else {
-				const char *line;
-
-				if (conn_read_line(&c, &line, &e) < 0) {
-					offline =
-					    true; /* the daemon went away */
-					r = follow_emit(&f, NULL, NULL);
-				} else {
-					r = follow_refresh(&f, &offline);
-				}
-			}
-			if (r < 0) {
-				conn_fini(&c);
-				free(f.last);
-				return EXIT_FAILURE; /* our reader is gone */
-			}
-			if (offline) {
-				break;
-			}
-		}
 		conn_fini(&c);
+		if (gone < 0) {
+			break; /* our reader is gone */
+		}
+		/* The daemon went away or cannot be reached: offline, and
+		 * try again with backoff. */
+		json_object_put(f.state);
+		f.state = NULL;
+		if (follow_emit(&f, NULL, NULL) < 0) {
+			break;
+		}
+		(void) poll(NULL, 0, backoff_ms); /* reconnect backoff */
+		backoff_ms = backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2;
 	}
+	json_object_put(f.state);
 	free(f.last);
 	return EXIT_FAILURE;
 }

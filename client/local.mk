@@ -9,7 +9,9 @@ libcwtclient_a_SOURCES = \
 
 bin_PROGRAMS += cwtimectl
 cwtimectl_SOURCES = %D%/cwtimectl.c
-cwtimectl_LDADD = libcwtclient.a libcwtcommon.a $(JSONC_LIBS)
+# json-c from libjson-c.a when configure found it (CWT_CLIENT_JSONC_LIBS):
+# one shared library less to load at each start.
+cwtimectl_LDADD = libcwtclient.a libcwtcommon.a $(CWT_CLIENT_JSONC_LIBS)
 
 # Shell completions come from the verb table: the program prints them
 # (cwtimectl --completions SHELL), so they cannot drift from the parser.

@@ -127,6 +127,7 @@ static const char *const format_names[] = {
     [OUTPUT_I3BLOCKS] = "i3blocks",
     [OUTPUT_POLYBAR] = "polybar",
     [OUTPUT_TMUX] = "tmux",
+    [OUTPUT_I3BLOCKS_JSON] = "i3blocks-json",
 };
 
 enum output_format
@@ -608,13 +609,58 @@ add_waybar(struct sbuf *b, const struct view *v, const char *tmpl)
 	sbuf_addf(b, ",\"percentage\":%" PRId64 "}", view_percentage(v));
 }
 
+/* The short text of the i3blocks formats: {elapsed}, or the state word
+ * without a timer. */
+static void
+add_short(struct sbuf *b, const struct view *v)
+{
+	char el[DURATION_FORMAT_MAX];
+
+	if (v->focus) {
+		(void) duration_format(
+		    get_int(v->focus, "elapsed_s"), el, sizeof(el));
+		sbuf_add(b, el);
+	} else {
+		sbuf_add(b, state_names[v->state]);
+	}
+}
+
+/* i3blocks format=json: i3bar keys, "urgent" as a string (i3blocks 1.4
+ * passes strings through and drops booleans). */
+static void
+add_i3blocks_json(struct sbuf *b, const struct view *v, const char *tmpl)
+{
+	struct sbuf text = {.ok = true}, sh = {.ok = true};
+	CLEANUP_FREE char *t = NULL, *st = NULL;
+
+	add_text(&text, v, tmpl, false);
+	add_short(&sh, v);
+	t = sbuf_take(&text);
+	st = sbuf_take(&sh);
+	if (!t || !st) {
+		b->ok = false;
+		return;
+	}
+	sbuf_add(b, "{\"full_text\":");
+	add_json_string(b, t);
+	sbuf_add(b, ",\"short_text\":");
+	add_json_string(b, st);
+	if (state_colours[v->state][0]) {
+		sbuf_add(b, ",\"color\":");
+		add_json_string(b, state_colours[v->state]);
+	}
+	if (v->state == STATE_ERROR) {
+		sbuf_add(b, ",\"urgent\":\"true\"");
+	}
+	sbuf_add(b, "}");
+}
+
 int
 output_status(json_object *result, const char *errmsg, enum output_format fmt,
     const char *tmpl, bool follow, char **ret, bool *ret_urgent)
 {
 	struct sbuf b = {.ok = true};
 	struct view v;
-	char el[DURATION_FORMAT_MAX];
 
 	view_init(&v, result, errmsg);
 	switch (fmt) {
@@ -637,15 +683,12 @@ output_status(json_object *result, const char *errmsg, enum output_format fmt,
 			break;
 		}
 		sbuf_add(&b, "\n");
-		if (v.focus) {
-			(void) duration_format(
-			    get_int(v.focus, "elapsed_s"), el, sizeof(el));
-			sbuf_add(&b, el);
-		} else {
-			sbuf_add(&b, state_names[v.state]);
-		}
+		add_short(&b, &v);
 		sbuf_add(&b, "\n");
 		sbuf_add(&b, state_colours[v.state]);
+		break;
+	case OUTPUT_I3BLOCKS_JSON:
+		add_i3blocks_json(&b, &v, tmpl);
 		break;
 	case OUTPUT_PLAIN:
 	case OUTPUT_POLYBAR:

@@ -14,8 +14,9 @@
  *         "summary": "Printer offline",  the ticket/project summary or ""
  *         "state": "running",          "running" | "paused"
  *         "elapsed_s": 4980,           recorded seconds so far (integer)
- *         "pause_reason": null,        null | "manual" | "lock" | "idle" |
- *                                      "suspend" | ... (shown as given)
+ *         "pause_reason": null,        null | "user" | "switch" |
+ *                                      "concurrency" | "lock" | "idle" |
+ *                                      "sleep" | ... (shown as given)
  *         "billable_option": "Billable",  as it will be sent, or null
  *         "work_type": "Remote",       name, or null
  *         "focus": true                the timer hotkeys act on; at most one
@@ -80,6 +81,12 @@
  *             cwtimectl then exits 33 (urgent) in the error state. In
  *             follow mode only the full text line (i3blocks
  *             interval=persist reads one line per update).
+ *   i3blocks-json  for a block with format=json: one object per line,
+ *             {"full_text":..,"short_text":..,"color":..,"urgent":"true"}
+ *             with the i3blocks texts and colour; "color" is left out
+ *             when empty (idle) and "urgent" is present, as the STRING
+ *             "true", only in the error state: i3blocks 1.4 drops a JSON
+ *             boolean. Never exits 33 (the urgency is in the object).
  */
 #pragma once
 
@@ -97,6 +104,7 @@ enum output_format {
 	OUTPUT_I3BLOCKS,
 	OUTPUT_POLYBAR,
 	OUTPUT_TMUX,
+	OUTPUT_I3BLOCKS_JSON,
 	OUTPUT_INVALID,
 };
 

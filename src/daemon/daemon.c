@@ -348,6 +348,7 @@ daemon_start(struct daemon *d, const struct daemon_options *opts,
 	ic.uid = d->uid;
 	ic.line_deadline_ms = opts->line_deadline_ms;
 	ic.on_line = commands_on_line;
+	ic.on_subscribers = ticker_on_subscribers; /* the minute tick */
 	ic.userdata = d;
 	(void) ipc_init(&d->ipc, &ic);
 	d->ipc_init = true;

@@ -12,11 +12,18 @@
  * - a connection from another uid is closed before a byte is read;
  *   refusals are logged at most once per IPC_REFUSE_LOG_MS, without
  *   content;
- * - input per connection is one buffer of PROTO_LINE_MAX bytes, allocated
- *   at the first read; a line that does not fit gets line-too-long and
- *   the connection is closed; a partial line must be completed within
+ * - input per connection is one buffer that starts at IPC_IN_MIN bytes at
+ *   the first read and doubles only while a line does not fit, up to
+ *   PROTO_LINE_MAX; a line that does not fit then gets line-too-long and
+ *   the connection is closed. A grown buffer is given back once it is
+ *   empty, so hundreds of idle connections (status-bar subscribers) cost
+ *   IPC_IN_MIN each, not 64 KiB; a partial line must be completed within
  *   the line deadline;
  * - queued output per connection is capped; over the cap it is closed;
+ * - events for a subscriber whose output is backed up are coalesced: at
+ *   most one held line per event name (IPC_HELD_MAX), the latest, sent
+ *   when the output drains; ticks (droppable) are skipped instead. A
+ *   subscriber that never reads thus holds a bounded amount of memory;
  * - a struct conn is freed only when its two handles have closed and no
  *   reference remains (STYLE.md 6);
  * - idle means idle: the per-connection timer runs only while a partial
@@ -49,7 +56,16 @@
 #define IPC_ACCEPT_BURST 64
 #define IPC_RETRY_MS 1000
 #define IPC_REFUSE_LOG_MS 10000
-#define IPC_BACKLOG 64
+/* As many as may be connected at once: 100 status bars reconnecting
+ * together after a restart must not find the queue full (EAGAIN for a
+ * non-blocking connect). */
+#define IPC_IN_MIN 4096 /* first input buffer; requests are far smaller */
+#define IPC_BACKLOG PROTO_MAX_CONNS
+/* Event kinds held per backed-up subscriber ("timer", "submission", ...);
+ * one more kind than this closes the connection (cannot happen with the
+ * events proto.h lists). */
+#define IPC_HELD_MAX 6
+#define IPC_EVENT_NAME_MAX 24
 
 enum {
 	CONN_CLOSING = 1 << 0,
@@ -59,6 +75,13 @@ enum {
 	CONN_READING = 1 << 4,
 	CONN_DRAIN = 1 << 5,      /* server shutting down: no more lines */
 	CONN_DISPATCHING = 1 << 6, /* inside on_line */
+};
+
+/* The latest event line of one kind, held for a backed-up subscriber. */
+struct held_event {
+	char name[IPC_EVENT_NAME_MAX];
+	char *line;
+	size_t len;
 };
 
 struct conn {
@@ -73,10 +96,12 @@ struct conn {
 	unsigned pending_closes;  /* handles not yet closed */
 	unsigned refs;
 	unsigned holds;           /* requests in flight */
-	char *in;                 /* PROTO_LINE_MAX bytes, lazily */
-	size_t in_len;
+	char *in;                 /* in_cap bytes, lazily */
+	size_t in_len, in_cap;    /* in_cap <= PROTO_LINE_MAX */
 	uint64_t partial_since;   /* uv_now() when the pending partial began */
 	size_t out_bytes;         /* queued, not yet written */
+	struct held_event held[IPC_HELD_MAX]; /* oldest first */
+	unsigned nheld;
 };
 
 struct wreq {
@@ -97,8 +122,19 @@ conn_maybe_free(struct conn *c)
 	if (c->pending_closes > 0 || c->refs > 0) {
 		return;
 	}
+	for (unsigned i = 0; i < c->nheld; i++) {
+		free(c->held[i].line);
+	}
 	free(c->in);
 	free(c);
+}
+
+static void
+notify_subscribers(struct ipc *ipc)
+{
+	if (ipc->cfg.on_subscribers) {
+		ipc->cfg.on_subscribers(ipc->cfg.userdata);
+	}
 }
 
 static void on_listen_ready(uv_poll_t *h, int status, int events);
@@ -147,14 +183,20 @@ on_conn_handle_closed(uv_handle_t *h)
 void
 conn_close(struct conn *c)
 {
+	bool was_subscribed;
+
 	if (!c || (c->flags & CONN_CLOSING)) {
 		return;
 	}
 	/* Closed behind our back (a uv_walk) would mean no callback and a
 	 * leak; the daemon closes connections through here first. */
 	assert(!uv_is_closing((uv_handle_t *) &c->pipe));
+	was_subscribed = (c->flags & CONN_SUBSCRIBED) != 0;
 	c->flags |= CONN_CLOSING;
 	c->flags &= ~CONN_SUBSCRIBED;
+	if (was_subscribed) {
+		notify_subscribers(c->ipc); /* the tick may stop */
+	}
 	/* Pending writes complete with UV_ECANCELED before the close
 	 * callback runs (libuv guarantees the order), so wreqs never
 	 * outlive the conn. */
@@ -229,12 +271,25 @@ conn_id(const struct conn *c)
 void
 conn_subscribe(struct conn *c)
 {
-	if (!(c->flags & CONN_CLOSING)) {
+	if (!(c->flags & (CONN_CLOSING | CONN_SUBSCRIBED))) {
 		c->flags |= CONN_SUBSCRIBED;
+		notify_subscribers(c->ipc); /* the tick may start */
 	}
 }
 
 /* ---- output ---- */
+
+/* True while the peer does not keep up: the kernel refused part of what
+ * we wrote and libuv holds the rest, or events are held already (which
+ * must leave first, in order). */
+static bool
+backed_up(const struct conn *c)
+{
+	return c->nheld > 0 ||
+	    uv_stream_get_write_queue_size((const uv_stream_t *) &c->pipe) > 0;
+}
+
+static void flush_held(struct conn *c);
 
 static void
 on_write_done(uv_write_t *req, int status)
@@ -254,6 +309,11 @@ on_write_done(uv_write_t *req, int status)
 	}
 	if ((c->flags & CONN_CLOSE_AFTER_WRITE) && c->out_bytes == 0) {
 		conn_close(c);
+		return;
+	}
+	if (c->nheld > 0 &&
+	    uv_stream_get_write_queue_size((uv_stream_t *) &c->pipe) == 0) {
+		flush_held(c);
 	}
 }
 
@@ -293,6 +353,78 @@ conn_send(struct conn *c, const char *line, size_t len)
 	return 0;
 }
 
+/* Sends the held events, oldest first. The socket has drained, so the
+ * first one goes out at once; the others queue behind it in libuv (at
+ * most IPC_HELD_MAX lines). */
+static void
+flush_held(struct conn *c)
+{
+	struct held_event h[IPC_HELD_MAX];
+	unsigned n = c->nheld;
+
+	memcpy(h, c->held, sizeof(h[0]) * n);
+	c->nheld = 0;
+	for (unsigned i = 0; i < n; i++) {
+		(void) conn_send(c, h[i].line, h[i].len); /* closes on error */
+		free(h[i].line);
+	}
+}
+
+/* The event name of a line built by proto_build_event ('{"v":1,
+ * "event":"timer",...'), or "" if it has none. */
+static void
+event_name(const char *line, size_t len, char *buf, size_t n)
+{
+	static const char key[] = "\"event\":\"";
+	const char *p = memmem(line, len < 64 ? len : 64, key, sizeof(key) - 1);
+	size_t i = 0;
+
+	if (p) {
+		p += sizeof(key) - 1;
+		while (p < line + len && *p != '"' && i + 1 < n) {
+			buf[i++] = *p++;
+		}
+	}
+	buf[i] = '\0';
+}
+
+/* Holds line for c, replacing the held line of the same event and moving
+ * it last. Returns 0, or -ENOMEM/-ENOBUFS (c is then closed). */
+static int
+hold_event(struct conn *c, const char *line, size_t len)
+{
+	char name[IPC_EVENT_NAME_MAX];
+	struct held_event h;
+	unsigned i;
+
+	event_name(line, len, name, sizeof(name));
+	for (i = 0; i < c->nheld; i++) {
+		if (strcmp(c->held[i].name, name) == 0) {
+			break;
+		}
+	}
+	if (i == c->nheld && c->nheld == IPC_HELD_MAX) {
+		conn_close(c);
+		return -ENOBUFS;
+	}
+	h.line = malloc(len);
+	if (!h.line) {
+		conn_close(c);
+		return -ENOMEM;
+	}
+	memcpy(h.line, line, len);
+	h.len = len;
+	memcpy(h.name, name, sizeof(h.name));
+	if (i < c->nheld) {
+		free(c->held[i].line);
+		memmove(&c->held[i], &c->held[i + 1],
+		    sizeof(c->held[0]) * (c->nheld - i - 1));
+		c->nheld--;
+	}
+	c->held[c->nheld++] = h;
+	return 0;
+}
+
 /* An error line with "id":null, for failures of the framing itself. */
 static void
 send_framing_error(struct conn *c, enum errcode code, const char *msg)
@@ -314,16 +446,26 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct conn *c = h->data;
 
-	if (!c->in) {
-		c->in = malloc(PROTO_LINE_MAX);
+	(void) suggested; /* a peer never chooses our allocation size */
+	if (c->in_len == c->in_cap && c->in_cap < PROTO_LINE_MAX) {
+		size_t cap = c->in_cap ? c->in_cap * 2 : IPC_IN_MIN;
+		char *n;
+
+		if (cap > PROTO_LINE_MAX) {
+			cap = PROTO_LINE_MAX;
+		}
+		n = realloc(c->in, cap);
+		if (n) {
+			c->in = n;
+			c->in_cap = cap;
+		}
 	}
-	if (!c->in || c->in_len >= PROTO_LINE_MAX) {
+	if (!c->in || c->in_len >= c->in_cap) {
 		/* libuv turns an empty buffer into UV_ENOBUFS for on_read */
 		*buf = uv_buf_init(NULL, 0);
 		return;
 	}
-	*buf = uv_buf_init(c->in + c->in_len,
-	    (unsigned) (PROTO_LINE_MAX - c->in_len));
+	*buf = uv_buf_init(c->in + c->in_len, (unsigned) (c->in_cap - c->in_len));
 }
 
 static void
@@ -454,6 +596,12 @@ process_lines(struct conn *c)
 	}
 	if (c->in_len == 0) {
 		c->partial_since = 0;
+		if (c->in_cap > IPC_IN_MIN) {
+			/* a long line passed: give its room back */
+			free(c->in);
+			c->in = NULL;
+			c->in_cap = 0;
+		}
 	} else if (consumed || c->partial_since == 0) {
 		c->partial_since = uv_now(ipc->cfg.loop);
 	}
@@ -923,6 +1071,10 @@ ipc_close(struct ipc *ipc)
 		}
 		c->flags |= CONN_DRAIN;
 		c->flags &= ~CONN_SUBSCRIBED;
+		for (unsigned i = 0; i < c->nheld; i++) {
+			free(c->held[i].line); /* no more events */
+		}
+		c->nheld = 0;
 		stop_reading(c);
 		(void) uv_timer_stop(&c->timer);
 		if (c->holds == 0) {
@@ -930,6 +1082,7 @@ ipc_close(struct ipc *ipc)
 		}
 		/* else: the reply's conn_release() drains it */
 	}
+	notify_subscribers(ipc); /* none left: the tick stops */
 }
 
 void
@@ -974,11 +1127,15 @@ ipc_broadcast(struct ipc *ipc, const char *line, size_t len, bool droppable)
 	while (c) {
 		struct conn *next = c->next;
 
-		if ((c->flags & CONN_SUBSCRIBED) &&
-		    !(c->flags & CONN_CLOSING) &&
-		    !(droppable && c->out_bytes > 0)) {
+		if (!(c->flags & CONN_SUBSCRIBED) ||
+		    (c->flags & CONN_CLOSING)) {
+			/* not a subscriber */
+		} else if (!backed_up(c)) {
 			(void) conn_send(c, line, len); /* closes at the cap */
+		} else if (!droppable) {
+			(void) hold_event(c, line, len); /* coalesce */
 		}
+		/* else: a tick for a reader that is behind; skipped */
 		c = next;
 	}
 }

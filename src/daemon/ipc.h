@@ -44,6 +44,10 @@ struct ipc_config {
 	uint64_t line_deadline_ms;    /* 0: PROTO_PARTIAL_LINE_MS */
 	size_t output_max;            /* 0: PROTO_OUTPUT_MAX */
 	ipc_line_fn *on_line;
+	/* Optional: the number of subscribers may have changed (a conn
+	 * subscribed, or a subscriber closes). Called with userdata from
+	 * the loop; must not close connections. */
+	void (*on_subscribers)(void *userdata);
 	void *userdata;
 };
 
@@ -97,11 +101,14 @@ void ipc_close_all_now(struct ipc *ipc);
  * Accepts a zeroed struct. */
 void ipc_fini(struct ipc *ipc);
 
-/* Sends line (len bytes including the final '\n') to every subscribed
- * connection. A subscriber whose queued output would pass the cap is
- * closed. When droppable is true (a periodic tick that the next one
- * supersedes), a subscriber with output still queued skips this line
- * instead: coalescing. */
+/* Sends line (len bytes including the final '\n'; an event line built by
+ * proto_build_event) to every subscribed connection. Events are coalesced
+ * for a subscriber that does not keep up (its socket is full and libuv
+ * still holds unwritten bytes): a droppable line (a periodic tick that the
+ * next one supersedes) is skipped; any other is held back, replacing the
+ * held line of the same event name, and sent once the connection drains.
+ * So a subscriber that never reads costs at most one blocked write plus
+ * IPC_HELD_MAX held lines, and is never closed for events alone. */
 void ipc_broadcast(struct ipc *ipc, const char *line, size_t len,
     bool droppable);
 

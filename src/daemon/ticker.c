@@ -7,7 +7,11 @@
  *   from the start) and, while one runs, for the next heartbeat;
  * - at most one batch of ticker records is in flight; the done callback
  *   re-arms, so a slow commit never doubles an auto-stop;
- * - nothing is journaled once the daemon is stopping.
+ * - nothing is journaled once the daemon is stopping;
+ * - the second uv_timer (tick_timer) is armed only while a timer runs and
+ *   someone subscribes; it journals nothing, it only sends subscribers a
+ *   droppable "tick" event just after a running timer's elapsed minute
+ *   changes, so status bars redraw without a clock of their own.
  * Must never: change state itself (the journal applies), keep the loop
  * alive (the handle is unreferenced).
  *
@@ -18,6 +22,7 @@
 #include "daemon/ticker.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,6 +160,92 @@ any_running(const struct tracker *tr)
 }
 
 static void on_tick(uv_timer_t *h);
+static void on_minute(uv_timer_t *h);
+
+/* Milliseconds until the shown elapsed minute (elapsed_s / 60) of some
+ * running timer changes, rounded up plus one so that the status read
+ * then already shows the new minute; or -1 when no timer runs. With
+ * CWTIMED_TEST_TICK_MS set, that interval instead. */
+static int64_t
+tick_delay_ms(struct ticker *t)
+{
+	const struct tracker *tr = &t->d->state.tracker;
+	const int64_t minute_ns = 60LL * 1000000000LL;
+	struct now now;
+	int64_t best = -1;
+
+	if (!any_running(tr)) {
+		return -1;
+	}
+	if (t->tick_every_ms > 0) {
+		return t->tick_every_ms;
+	}
+	point_tracker(t);
+	if (clocksrc_now(t->clock, &now) < 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < tr->n_timers; i++) {
+		const struct tracker_timer *tm = tr->timers[i];
+		int64_t left, ms;
+
+		if (tm->state != TRACKER_RUNNING) {
+			continue;
+		}
+		left = minute_ns - tracker_timer_worked_ns(tm, &now) % minute_ns;
+		ms = (left + 999999) / 1000000 + 1;
+		if (best < 0 || ms < best) {
+			best = ms;
+		}
+	}
+	return best;
+}
+
+/* Arms the minute tick while a timer runs and someone subscribes; stops
+ * it otherwise (idle is idle: no subscriber, no wake-up). */
+static void
+tick_arm(struct ticker *t)
+{
+	struct daemon *d = t->d;
+	int64_t delay;
+
+	if (uv_is_closing((uv_handle_t *) &t->tick_timer)) {
+		return;
+	}
+	if (d->stopping || !d->ipc_init || ipc_subscribers(&d->ipc) == 0) {
+		(void) uv_timer_stop(&t->tick_timer);
+		return;
+	}
+	delay = tick_delay_ms(t);
+	if (delay < 0) {
+		(void) uv_timer_stop(&t->tick_timer);
+		return;
+	}
+	(void) uv_timer_start(&t->tick_timer, on_minute, (uint64_t) delay, 0);
+}
+
+static void
+on_minute(uv_timer_t *h)
+{
+	struct ticker *t = h->data;
+
+	if (t->d->stopping) {
+		return;
+	}
+	/* droppable: a subscriber still behind skips it (the next one, or
+	 * any change, carries the same status) */
+	cmd_timer_tick(t->d);
+	tick_arm(t);
+}
+
+void
+ticker_on_subscribers(void *userdata)
+{
+	struct daemon *d = userdata;
+
+	if (d && d->ticker) {
+		tick_arm(d->ticker);
+	}
+}
 
 void
 ticker_kick(struct ticker *t)
@@ -166,6 +257,7 @@ ticker_kick(struct ticker *t)
 	if (!t) {
 		return;
 	}
+	tick_arm(t); /* the running timers changed, perhaps */
 	if (t->d->stopping || uv_is_closing((uv_handle_t *) &t->timer)) {
 		(void) uv_timer_stop(&t->timer);
 		return;
@@ -338,6 +430,27 @@ on_tick(uv_timer_t *h)
 	ticker_kick(t);
 }
 
+/* CWTIMED_TEST_TICK_MS: a test knob (cwtimed(1), ENVIRONMENT) that sends
+ * the tick every that many milliseconds instead of on the minute. Only a
+ * positive integer up to an hour is honoured. */
+static int64_t
+tick_test_interval(void)
+{
+	const char *e = getenv("CWTIMED_TEST_TICK_MS");
+	unsigned long long v;
+	int n = 0;
+
+	if (!e || !*e) {
+		return 0;
+	}
+	if (e[0] < '0' || e[0] > '9' || sscanf(e, "%llu%n", &v, &n) != 1 ||
+	    e[n] != '\0' || v == 0 || v > 3600000ULL) {
+		log_warning("ignoring invalid CWTIMED_TEST_TICK_MS='%s'", e);
+		return 0;
+	}
+	return (int64_t) v;
+}
+
 int
 ticker_new(struct daemon *d, const struct clocksrc *c, struct ticker **ret)
 {
@@ -357,9 +470,14 @@ ticker_new(struct daemon *d, const struct clocksrc *c, struct ticker **ret)
 		return r;
 	}
 	t->timer.data = t;
+	/* Cannot fail for a valid loop (it only fills in the struct). */
+	(void) uv_timer_init(&d->loop, &t->tick_timer);
+	t->tick_timer.data = t;
+	t->tick_every_ms = tick_test_interval();
 	/* A deadline never keeps the daemon alive: shutdown must not wait
-	 * for the next heartbeat. */
+	 * for the next heartbeat or tick. */
 	uv_unref((uv_handle_t *) &t->timer);
+	uv_unref((uv_handle_t *) &t->tick_timer);
 	*ret = t;
 	r = ticker_reload(t);
 	if (r < 0) {

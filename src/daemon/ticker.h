@@ -4,8 +4,10 @@
  * max_duration auto-stop and the heartbeat while a timer runs.
  *
  * Idle is idle: the uv_timer is armed only while a timer exists (for the
- * auto-stop deadline) and, for heartbeats, only while one runs. It is
- * unreferenced, so it never keeps the loop alive at shutdown.
+ * auto-stop deadline) and, for heartbeats, only while one runs. The
+ * second uv_timer, for the minute "tick" event, is armed only while a
+ * timer runs and someone subscribes. Both are unreferenced, so they never
+ * keep the loop alive at shutdown.
  *
  * Records the ticker writes go through journal_append with its own done
  * callback (there is no request); they are applied by the same
@@ -33,6 +35,8 @@ struct ticker {
 						  * from d->config */
 	int64_t heartbeat_ms;
 	uv_timer_t timer;
+	uv_timer_t tick_timer;	   /* the minute "tick" event for subscribers */
+	int64_t tick_every_ms;	   /* CWTIMED_TEST_TICK_MS, else 0: minutes */
 	int64_t last_heartbeat_ms; /* clocksrc mono; -1 while nothing runs */
 	unsigned inflight;	   /* records appended, not yet done */
 	bool autostop_inflight;	   /* one of them is an auto-stop */
@@ -64,6 +68,13 @@ int ticker_now(struct ticker *t, struct now *ret, struct errbuf *reterr);
 /* Re-arms the deadline after the timers changed. Cheap; may be called
  * from an apply callback. Accepts NULL. */
 void ticker_kick(struct ticker *t);
+
+/* Arms or stops the minute tick after the number of subscribers changed
+ * (ipc_config.on_subscribers; userdata is the struct daemon). The tick
+ * runs only while a timer runs AND someone subscribes (idle is idle): it
+ * sends a droppable "tick" event, whose data is the status result, just
+ * after the elapsed minute of a running timer changes. Logs nothing. */
+void ticker_on_subscribers(void *userdata);
 
 /* Frees the ticker. Call only once the loop has closed its handle (after
  * uv_loop_close, or after uv_walk + uv_run). Accepts NULL. */

@@ -401,8 +401,10 @@ def follow_test(tmp, fake, sock):
         line = read_line(p, time.monotonic() + 10)
         check(line == "#54321 1:23", "follow prints the state at once",
               repr(line))
+        # a "timer" event carries the status result (doc/protocol.md):
+        # follow draws it without asking again
         STATUS["timers"][0]["state"] = "paused"
-        fake.push({"v": 1, "event": "timer", "seq": 1, "data": {}})
+        fake.push({"v": 1, "event": "timer", "seq": 1, "data": STATUS})
         line = read_line(p, time.monotonic() + 10)
         check(line == "#54321 1:23 paused", "follow prints a change",
               repr(line))

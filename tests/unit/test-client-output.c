@@ -161,6 +161,31 @@ static const struct expect expects[] = {
 	    "#54321 11:06 !\n",
 	},
 	{false}},
+    {OUTPUT_I3BLOCKS_JSON, false,
+	{
+	    "{\"full_text\":\"#54321 1:23\",\"short_text\":\"1:23\","
+	    "\"color\":\"#A3BE8C\"}\n",
+	    "{\"full_text\":\"#54400 0:10 paused\",\"short_text\":\"0:10\","
+	    "\"color\":\"#EBCB8B\"}\n",
+	    "{\"full_text\":\"idle\",\"short_text\":\"idle\"}\n",
+	    "{\"full_text\":\"offline\",\"short_text\":\"offline\","
+	    "\"color\":\"#808080\"}\n",
+	    /* urgent as a string: i3blocks 1.4 drops a JSON boolean */
+	    "{\"full_text\":\"#54321 11:06 !\",\"short_text\":\"11:06\","
+	    "\"color\":\"#BF616A\",\"urgent\":\"true\"}\n",
+	},
+	{false}},
+    {OUTPUT_I3BLOCKS_JSON, true,
+	{
+	    "{\"full_text\":\"#54321 1:23\",\"short_text\":\"1:23\","
+	    "\"color\":\"#A3BE8C\"}\n",
+	    NULL,
+	    "{\"full_text\":\"idle\",\"short_text\":\"idle\"}\n",
+	    NULL,
+	    "{\"full_text\":\"#54321 11:06 !\",\"short_text\":\"11:06\","
+	    "\"color\":\"#BF616A\",\"urgent\":\"true\"}\n",
+	},
+	{false}},
     {OUTPUT_JSON, false,
 	{
 	    NULL, /* checked field by field below */

@@ -344,6 +344,9 @@ test_ticker(void **state)
 	journal_free(d.journal);
 	d.journal = NULL;
 	uv_close((uv_handle_t *) &d.ticker->timer, NULL);
+	/* never armed here (no ipc, no subscriber), but initialised */
+	assert_false(uv_is_active((uv_handle_t *) &d.ticker->tick_timer));
+	uv_close((uv_handle_t *) &d.ticker->tick_timer, NULL);
 	(void) uv_run(&d.loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&d.loop), 0);
 	ticker_free(d.ticker);
