@@ -184,10 +184,12 @@ CWT_CRASH_TESTS = tests/unit/test-journal \
 	tests/integration/test-journal-kill.py \
 	tests/integration/test-journal-faults.py
 check-crash:
+	@$(CWT_SCRATCH_SH); \
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(CWT_CRASH_TESTS)' \
 	    CWT_ROUNDS=300 CWT_CRASH_STATES=100000 CWT_BITFLIPS=1000000 \
 	    CWT_TARGET=check-crash
 check-soak:
+	@$(CWT_SCRATCH_SH); \
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(CWT_CRASH_TESTS)' \
 	    CWT_ROUNDS=2000 CWT_CRASH_STATES=1000000 CWT_BITFLIPS=10000000 \
 	    CWT_TARGET=check-soak
@@ -293,12 +295,16 @@ EXTRA_DIST += $(CWT_REL_TESTS) tests/integration/test-rel-powercut.py \
 AM_TESTS_ENVIRONMENT += \
 	if test -n '$(CWT_TARGET)'; then export CWT_TARGET='$(CWT_TARGET)'; fi;
 # make reliability-table CWT_SAN_BUILDDIR=../_build-san adds the figures
-# of a sanitizer build next to this one's.
+# of a sanitizer build next to this one's; CWT_EXTRA_BUILDDIRS="DIR..."
+# those of more builds (.ci/run: its check-crash build and the sanitizer
+# build).
 reliability-table:
+	@extra=; for d in $(CWT_SAN_BUILDDIR) $(CWT_EXTRA_BUILDDIRS); do \
+	    extra="$$extra --extra-builddir $$d"; done; \
 	$(PYTHON3) $(srcdir)/tests/reliability-table.py --srcdir $(srcdir) \
 	    --builddir . --out doc/reliability.md --check '$(TESTS)' \
 	    --crash '$(CWT_CRASH_TESTS)' --fuzz '$(CWT_FUZZ_TARGETS)' \
-	    --extra-builddir '$(CWT_SAN_BUILDDIR)'
+	    --valgrind tests/integration/test-rel-valgrind.py $$extra
 reliability-doc: reliability-table
 	cp doc/reliability.md $(srcdir)/doc/reliability.md
 .PHONY: reliability-table reliability-doc
@@ -327,13 +333,18 @@ TESTS += $(CWT_REL_NET_TESTS)
 EXTRA_DIST += $(CWT_REL_NET_TESTS)
 # G8: every cmocka unit program once under valgrind
 # (tests/integration/test-rel-valgrind.py; not in make check: minutes).
-# `make check-valgrind` in a build without sanitizers.
+# `make check-valgrind` in a build without sanitizers. Every test of every
+# program runs, test-journal's random rounds fewer than in check (300 crash
+# states, 10k bit flips: valgrind looks for memory errors, and each round
+# runs the same code), its scratch files on the tmpfs check-crash uses.
 check-valgrind:
 	@progs=; for t in $(check_PROGRAMS); do \
 	    case $$t in tests/unit/test-*) progs="$$progs $$t" ;; esac; \
 	done; \
+	$(CWT_SCRATCH_SH); \
 	$(MAKE) $(AM_MAKEFLAGS) check \
 	    TESTS='tests/integration/test-rel-valgrind.py' \
+	    CWT_CRASH_STATES=300 CWT_BITFLIPS=10000 \
 	    CWT_TARGET=check-valgrind CWT_UNIT_PROGRAMS="$$progs"
 .PHONY: check-valgrind
 EXTRA_DIST += tests/integration/test-rel-valgrind.py
@@ -349,29 +360,11 @@ TESTS += tests/integration/test-check-config.py
 EXTRA_DIST += tests/integration/test-check-config.py
 TESTS += tests/integration/test-timers-batch.py
 EXTRA_DIST += tests/integration/test-timers-batch.py
-check_PROGRAMS += tests/unit/test-stateview
-TESTS += tests/unit/test-stateview
-tests_unit_test_stateview_CFLAGS = $(CWT_TEST_CFLAGS)
-tests_unit_test_stateview_LDADD = $(CWT_TEST_LIBS)
 # The journal's fast JSON path against json_tokener (src/common/jsonparse.c).
 check_PROGRAMS += tests/unit/test-jsonparse
 TESTS += tests/unit/test-jsonparse
 tests_unit_test_jsonparse_CFLAGS = $(CWT_TEST_CFLAGS)
 tests_unit_test_jsonparse_LDADD = libcwtcommon.a $(JSONC_LIBS) $(CMOCKA_LIBS)
-# The fast JSON path against json_tokener on arbitrary bytes.
-CWT_FUZZ_TARGETS += tests/fuzz/fuzz-jsonparse
-tests_fuzz_fuzz_jsonparse_SOURCES = tests/fuzz/fuzz-jsonparse.c $(CWT_FUZZ_DRIVER)
-tests_fuzz_fuzz_jsonparse_CFLAGS = $(CWT_TEST_CFLAGS) $(CWT_FUZZ_CFLAGS)
-tests_fuzz_fuzz_jsonparse_LDADD = libcwtcommon.a $(JSONC_LIBS)
-tests_fuzz_fuzz_jsonparse_LDFLAGS = $(AM_LDFLAGS) $(CWT_FUZZ_CFLAGS)
-EXTRA_DIST += tests/fuzz/corpus/jsonparse
-# The shared json-c getters (src/common/jsonutil.c).
-check_PROGRAMS += tests/unit/test-jsonutil
-TESTS += tests/unit/test-jsonutil
-tests_unit_test_jsonutil_CFLAGS = $(CWT_TEST_CFLAGS)
-tests_unit_test_jsonutil_LDADD = libcwtcommon.a $(JSONC_LIBS) $(CMOCKA_LIBS)
-# Sourced by check-banned.sh and check-layering.sh (their file walk and TAP frame).
-EXTRA_DIST += tests/lib/srcwalk.sh
 # outbox index, prefix lookup and queued_at (submit, issue #5)
 check_PROGRAMS += tests/unit/test-outbox
 TESTS += tests/unit/test-outbox
@@ -382,3 +375,54 @@ EXTRA_DIST += tests/integration/test-submit-queue.py
 # replies of the timer commands with many timers (F3): cmd-timer.c
 TESTS += tests/integration/test-timers-reply.py
 EXTRA_DIST += tests/integration/test-timers-reply.py
+# The fast JSON path against json_tokener on arbitrary bytes.
+CWT_FUZZ_TARGETS += tests/fuzz/fuzz-jsonparse
+tests_fuzz_fuzz_jsonparse_SOURCES = tests/fuzz/fuzz-jsonparse.c $(CWT_FUZZ_DRIVER)
+tests_fuzz_fuzz_jsonparse_CFLAGS = $(CWT_TEST_CFLAGS) $(CWT_FUZZ_CFLAGS)
+tests_fuzz_fuzz_jsonparse_LDADD = libcwtcommon.a $(JSONC_LIBS)
+tests_fuzz_fuzz_jsonparse_LDFLAGS = $(AM_LDFLAGS) $(CWT_FUZZ_CFLAGS)
+EXTRA_DIST += tests/fuzz/corpus/jsonparse
+# Issue 9 in CI (.ci/run): C5 power cuts during compaction on loop-mounted
+# ext4 and XFS (tests/lib/loopfs.py, shared with test-rel-powercut.py;
+# every 2nd step in check, every step in check-crash), and D4's preload
+# that spares libuv's internal pipes and eventfd from libfiu's faults.
+TESTS += tests/integration/test-rel-compactcut.py
+CWT_CRASH_TESTS += tests/integration/test-rel-compactcut.py
+EXTRA_DIST += tests/integration/test-rel-compactcut.py tests/lib/loopfs.py \
+	tests/lib/fiu-spare.c
+tests/lib/fiu-spare.so: $(srcdir)/tests/lib/fiu-spare.c
+	$(AM_V_CC)$(MKDIR_P) tests/lib && $(CC) -std=gnu11 \
+	    $(CWT_WARN_CFLAGS) $(CFLAGS) -fPIC -shared -o $@ \
+	    $(srcdir)/tests/lib/fiu-spare.c -ldl
+CLEANFILES += tests/lib/fiu-spare.so
+check-crash check-soak: tests/lib/fiu-spare.so
+# check-crash and check-soak keep their scratch files (TMPDIR) on /dev/shm
+# when it is a tmpfs with 1 GiB free: C3's crash states (test-journal)
+# create and delete 100k directory trees, 3-7x faster there than on a
+# disk; no test's verdict depends on it (C3 builds each crash state
+# itself, B1 wants page-cache semantics, the power cuts use their own
+# loop-mounted filesystems). CWT_SCRATCH=DIR picks another; =no keeps
+# TMPDIR.
+CWT_SCRATCH_SH = s='$(CWT_SCRATCH)'; \
+	if test -z "$$s" && test -d /dev/shm && test -w /dev/shm && \
+	    test "`stat -f -c %T /dev/shm`" = tmpfs && \
+	    test "`df -Pk /dev/shm | awk 'NR == 2 { print $$4 }'`" -ge 1048576; \
+	then s=/dev/shm; fi; \
+	if test -n "$$s" && test "$$s" != no; then TMPDIR=$$s; export TMPDIR; \
+	    echo "check-crash: scratch files in $$s"; fi
+check_PROGRAMS += tests/unit/test-stateview
+TESTS += tests/unit/test-stateview
+tests_unit_test_stateview_CFLAGS = $(CWT_TEST_CFLAGS)
+tests_unit_test_stateview_LDADD = $(CWT_TEST_LIBS)
+# The shared json-c getters (src/common/jsonutil.c).
+check_PROGRAMS += tests/unit/test-jsonutil
+TESTS += tests/unit/test-jsonutil
+tests_unit_test_jsonutil_CFLAGS = $(CWT_TEST_CFLAGS)
+tests_unit_test_jsonutil_LDADD = libcwtcommon.a $(JSONC_LIBS) $(CMOCKA_LIBS)
+# Sourced by check-banned.sh and check-layering.sh (their file walk and TAP frame).
+EXTRA_DIST += tests/lib/srcwalk.sh
+# make -j check-crash: every make run first runs config.h's (no-op) rule,
+# and a test whose .log does not wait for it starts before the others;
+# so test-journal, the longest, used to start last. Waiting for config.h
+# too, the tests start in the list's order, test-journal first.
+$(CWT_CRASH_TESTS:.py=.log): config.h

@@ -17,6 +17,7 @@ An id that no test names is listed as "not yet covered".
 
     reliability-table.py --srcdir S --builddir B --out FILE
         [--check "TESTS"] [--crash "TESTS"] [--fuzz "TARGETS"]
+        [--valgrind "TESTS"]
         [--extra-builddir DIR]...   (e.g. the sanitizer build)
 """
 
@@ -93,6 +94,8 @@ def target_of(test, lists):
         out += ["check-crash", "check-soak"]
     if name in lists["fuzz"]:
         out += ["fuzz", "check (corpus)"]
+    if test in lists["valgrind"]:
+        out.append("check-valgrind")
     return out
 
 
@@ -194,7 +197,10 @@ def build(srcdir, builddir, lists, extra=()):
         "",
         "Targets: `check` (every build, also the sanitizer build), "
         "`check-crash` (root; loop mounts, strace loops, bigger counts), "
-        "`check-soak` (long runs), `fuzz` (libFuzzer builds).",
+        "`check-valgrind` (the unit tests under valgrind), "
+        "`check-soak` (long runs), `fuzz` (libFuzzer builds). `.ci/run` "
+        "runs `check`, `check` in the sanitizer build, `check-crash` and "
+        "`check-valgrind`; a row per build that ran the test.",
         "",
         "| id | check | test | target | last run | result | figures |",
         "|---|---|---|---|---|---|---|",
@@ -251,12 +257,13 @@ def main(argv):
     ap.add_argument("--check", default="")
     ap.add_argument("--crash", default="")
     ap.add_argument("--fuzz", default="")
+    ap.add_argument("--valgrind", default="")
     ap.add_argument("--extra-builddir", action="append", default=[],
                     help="another build (the sanitizer build) whose "
                     "tests/reliability/*.json to include")
     a = ap.parse_args(argv[1:])
     lists = {k: set(getattr(a, k).split()) for k in ("check", "crash",
-                                                      "fuzz")}
+                                                      "fuzz", "valgrind")}
     text = build(a.srcdir, a.builddir, lists,
                  [d for d in a.extra_builddir if d])
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)

@@ -76,7 +76,7 @@ def main():
             T.ok(stored and done and n == 1,
                  "B4 %s: SUBMITTED after SIGCONT, %d copy at the fake" %
                  (notes, n), view.entries.get(u))
-            recs = [r for r in invariants.journal_reader.read_state(
+            recs = [r for r in invariants.journal_reader.read_state_live(
                 d.state_dir).records if r["payload"].get("uuid") == u]
             how = [r["payload"].get("how") for r in recs
                    if r["type"] == invariants.SUBMITTED]

@@ -20,7 +20,7 @@ for S ends at the first N the script survives. Then:
       in the clean stop's compaction (checkpoint.tmp, fsync, rename,
       unlink, directory fsyncs), and the recovered timers and entries
       (with their states) must equal those before the stop. Power cuts
-      during compaction (C5's other half) are not covered yet.
+      during compaction (C5's other half) are test-rel-compactcut.py.
 $CWT_B2_STRIDE takes every k-th N and $CWT_B3_KILLS sets how many calls
 of the restart are killed: 2 and 1 in `make check`, 1 and 3 under
 check-crash and check-soak.

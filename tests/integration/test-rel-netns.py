@@ -70,7 +70,7 @@ def nft(*args):
 def records_of(d, uuids):
     """{uuid: [record names]} from the journal."""
     out = {u: [] for u in uuids}
-    for r in invariants.journal_reader.read_state(d.state_dir).records:
+    for r in invariants.journal_reader.read_state_live(d.state_dir).records:
         u = r["payload"].get("uuid") if isinstance(r["payload"], dict) \
             else None
         if u in out:

@@ -13,12 +13,14 @@ Only answers received before the ioctl was issued count as acknowledged:
 unlike a real power cut, the daemon runs on for a moment, and a shut-down
 ext4 can answer 0 to an fdatasync whose data it then drops.
 Then SIGKILL, umount, mount (the filesystem replays its own log), restart
-and check with tests/lib/invariants.py: everything acknowledged before
-the cut is there (an acknowledgement after the cut would be a lie the
-check catches), nothing refused or half applied, no garbage accepted
-(the independent reader decodes the journal; a torn tail may go to
-quarantine), and start-up succeeds. Needs root, losetup, mkfs.ext4,
-mkfs.xfs and xfs_io; a missing one is a probed skip.
+and check with tests/lib/invariants.py (the loop device, mkfs, mount and
+the cut are tests/lib/loopfs.py, shared with test-rel-compactcut.py):
+everything acknowledged before the cut is there (an acknowledgement
+after the cut would be a lie the check catches), nothing refused or half
+applied, no garbage accepted (the independent reader decodes the
+journal; a torn tail may go to quarantine), and start-up succeeds.
+Needs root, losetup, mkfs.ext4, mkfs.xfs and xfs_io; a missing one is a
+probed skip.
 """
 
 import json
@@ -26,7 +28,6 @@ import os
 import random
 import shutil
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -36,6 +37,8 @@ sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests",
 import daemon  # noqa: E402
 import figures  # noqa: E402
 import invariants  # noqa: E402
+import loopfs  # noqa: E402
+from loopfs import sh  # noqa: E402
 
 T = daemon.Tap()
 TARGET = os.environ.get("CWT_TARGET", "check")
@@ -47,14 +50,7 @@ TARGETS = ["54321", "54322", "54323"]
 # a failing filesystem in tests/reliability/powercut-FS/ (for debugging)
 TRACE = os.environ.get("CWT_POWER_STRACE") == "1"
 ENV = {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + daemon.NO_LEAKS}
-FS = [("C1", "ext4", 64, ["mkfs.ext4", "-q", "-F"]),
-      ("C2", "xfs", 320, ["mkfs.xfs", "-q", "-f"])]
-
-
-def sh(*cmd):
-    p = subprocess.run(list(cmd), stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=120)
-    return p.returncode, (p.stdout + p.stderr).decode(errors="replace")
+FS = [("C1", "ext4"), ("C2", "xfs")]
 
 
 def request(path, cmd, args):
@@ -119,27 +115,19 @@ class Worker(threading.Thread):
             self.halt.wait(self.rng.uniform(0, 0.01))
 
 
-def one_fs(base, cid, fstype, size_mb, mkfs, rng):
-    img = os.path.join(base, fstype + ".img")
-    mnt = os.path.join(base, fstype)
-    os.makedirs(mnt)
-    with open(img, "wb") as f:
-        f.truncate(size_mb << 20)
-    rc, out = sh("losetup", "-f", "--show", img)
-    if rc != 0:
-        print("# skip-probe: losetup -f --show %s" % out.strip())
-        T.ok(True, "%s: %s # SKIP no loop device" % (cid, fstype))
-        return None
-    dev = out.strip()
+def one_fs(base, cid, fstype, rng):
+    fs = loopfs.LoopFs(base, fstype)
+    mnt = fs.mnt
     figs = {"rounds": 0, "acknowledged": 0, "cuts_in_flight": 0,
             "answered_after_cut": 0,
             "torn_tails": 0, "lost": 0, "violations": 0}
     d = None
     try:
-        rc, out = sh(*(mkfs + [dev]))
-        if rc != 0:
-            print("# skip-probe: %s %s" % (mkfs[0], out.strip()[:200]))
-            T.ok(True, "%s: %s # SKIP mkfs failed" % (cid, fstype))
+        skip = fs.setup()
+        if skip:
+            print("# skip-probe: %s: %s" % skip)
+            T.ok(True, "%s: %s # SKIP no loop device or mkfs" % (cid,
+                                                                 fstype))
             return None
         d = daemon.Daemon(base, "d-" + fstype, state_home=mnt)
         led = invariants.Ledger()
@@ -147,11 +135,10 @@ def one_fs(base, cid, fstype, size_mb, mkfs, rng):
         cuts = []
         running = set()
         for rnd in range(ROUNDS):
-            rc, out = sh("mount", dev, mnt)
+            rc, out = fs.mount()
             if rc != 0:
                 bad.append("round %d: mount: %s" % (rnd, out))
                 break
-            os.chmod(mnt, 0o700)
             wrap = ()
             if TRACE:
                 wrap = ["strace", "-f", "-tt", "-yy", "-s", "120", "-o",
@@ -166,7 +153,7 @@ def one_fs(base, cid, fstype, size_mb, mkfs, rng):
                 sh("umount", mnt)
                 break
             try:
-                jr = invariants.journal_reader.read_state(d.state_dir)
+                jr = invariants.journal_reader.read_state_live(d.state_dir)
                 figs["torn_tails"] += len(jr.torn)
                 view = invariants.View.load(d.state_dir)
                 v = invariants.check_operations(view, led)
@@ -186,7 +173,7 @@ def one_fs(base, cid, fstype, size_mb, mkfs, rng):
             time.sleep(rng.uniform(0, 0.3))  # the random moment of the cut
             cut = time.time()
             cut_mono = time.monotonic()
-            rc, out = sh("xfs_io", "-x", "-c", "shutdown", mnt)
+            rc, out = fs.cut()
             cuts.append("round %d: cut at %s.%06d UTC" % (
                 rnd, time.strftime("%H:%M:%S", time.gmtime(cut)),
                 int(cut % 1 * 1e6)))
@@ -207,13 +194,13 @@ def one_fs(base, cid, fstype, size_mb, mkfs, rng):
                     figs["answered_after_cut"] += 1
             figs["cuts_in_flight"] += 1 if any(
                 o["status"] == "sent" for o in led.ops) else 0
-            rc, out = sh("umount", mnt)
+            rc, out = fs.umount()
             if rc != 0:
                 bad.append("round %d: umount: %s" % (rnd, out))
                 break
             figs["rounds"] += 1
         # a last recovery after the last cut
-        if not bad and sh("mount", dev, mnt)[0] == 0:
+        if not bad and fs.mount()[0] == 0:
             ready = d.start()
             bad += invariants.check_recovery(d, ready)
             if ready:
@@ -246,22 +233,21 @@ def one_fs(base, cid, fstype, size_mb, mkfs, rng):
     finally:
         if d is not None:
             d.stop(daemon.signal.SIGKILL, timeout=5)
-        sh("umount", "-l", mnt)
-        sh("losetup", "-d", dev)
+        fs.teardown()
 
 
 def main():
     daemon.probe_binaries()
     daemon.need_root("losetup and mount")
-    for prog in ("losetup", "xfs_io", "mkfs.ext4", "mkfs.xfs"):
+    for prog in loopfs.PROGRAMS:
         daemon.need_program(prog)
     print("# seed %d, rounds %d" % (SEED, ROUNDS))
     rng = random.Random(SEED)
     base = daemon.make_base()
     all_figs = {}
     try:
-        for cid, fstype, size, mkfs in FS:
-            f = one_fs(base, cid, fstype, size, mkfs, rng)
+        for cid, fstype in FS:
+            f = one_fs(base, cid, fstype, rng)
             if f is not None:
                 all_figs[fstype] = f
         figures.record(["C1", "C2", "F1"], "test-rel-powercut", dict(

@@ -56,7 +56,7 @@ def submission(d):
 
 def rec_names(d):
     return [daemon.REC_NAME.get(r["type"]) for r in
-            invariants.journal_reader.read_state(d.state_dir).records]
+            invariants.journal_reader.read_state_live(d.state_dir).records]
 
 
 def main():
@@ -105,8 +105,9 @@ def main():
         st = view.entries[u].state
         T.ok(st == "pending", "G6 no ca_file: the entry is kept, pending "
              "(not sent: the handshake failed)", st)
-        names = [daemon.REC_NAME.get(r["type"]) for r in invariants.journal_reader.read_state(
-            d.state_dir).records if r["payload"].get("uuid") == u]
+        names = [daemon.REC_NAME.get(r["type"]) for r in
+                 invariants.journal_reader.read_state_live(
+                     d.state_dir).records if r["payload"].get("uuid") == u]
         T.ok("OUTCOME_UNKNOWN" not in names and "REJECTED" not in names,
              "G6 no ca_file: neither UNKNOWN nor REJECTED", repr(names))
         counts["before_ca_file"] = {"requests_at_fake": len(cw.requests()) -

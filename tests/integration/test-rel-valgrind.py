@@ -8,8 +8,15 @@ Run by `make check-valgrind` (not by `make check`: it takes minutes), in
 a build without sanitizers (ASan and valgrind exclude each other). The
 programs come from $CWT_UNIT_PROGRAMS (the make target passes the unit
 programs of check_PROGRAMS); each one's output and valgrind's report go
-to <program>.valgrind.log in the build directory.
+to <program>.valgrind.log in the build directory. The programs run
+$CWT_VALGRIND_JOBS at a time (default: the number of CPUs), since each is
+one single-threaded process, the longest first; the results print in the
+list's order. test-journal runs fewer random rounds here (see
+check-valgrind in tests/local.mk). A program that skips itself (exit 77)
+has its skip-probe line repeated here, so .ci/run sees the probe.
 """
+
+import concurrent.futures
 
 import os
 import subprocess
@@ -22,6 +29,10 @@ import daemon  # noqa: E402
 import figures  # noqa: E402
 
 T = daemon.Tap()
+# the programs that take longest under valgrind (seconds, in that order)
+LONGEST = ["tests/unit/test-journal", "tests/unit/test-logind",
+           "tests/unit/test-http", "tests/unit/test-daemon",
+           "tests/unit/test-state", "tests/unit/test-ticker"]
 
 
 def main():
@@ -38,7 +49,10 @@ def main():
     t0 = time.monotonic()
     counts = {"programs": len(progs), "passed": 0, "failed": 0,
               "skipped": 0}
-    for p in progs:
+    jobs = int(os.environ.get("CWT_VALGRIND_JOBS", "0")) or \
+        os.cpu_count() or 1
+
+    def run(p):
         log = os.path.join(builddir, p + ".valgrind.log")
         start = time.monotonic()
         with open(log, "wb") as f:
@@ -47,9 +61,23 @@ def main():
                                  os.path.join(builddir, p)],
                                 stdout=f, stderr=subprocess.STDOUT,
                                 cwd=builddir).returncode
-        took = time.monotonic() - start
+        return rc, time.monotonic() - start, log
+
+    # the longest first, so that they do not start last and run alone
+    order = sorted(progs, key=lambda p: LONGEST.index(p)
+                   if p in LONGEST else len(LONGEST))
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        done = dict(zip(order, pool.map(run, order)))
+    results = [done[p] for p in progs]
+    counts["jobs"] = jobs
+    for p, (rc, took, log) in zip(progs, results):
         if rc == 77:
             counts["skipped"] += 1
+            with open(log, errors="replace") as f:
+                probe = [x for x in f.read().splitlines()
+                         if "skip-probe:" in x]
+            print("# %s: %s" % (p, probe[0] if probe else
+                                "no skip-probe line"))
             T.ok(True, "%s # SKIP the program skipped itself" % p)
             continue
         counts["passed" if rc == 0 else "failed"] += 1

@@ -33,7 +33,7 @@ from timerlib import EXIT, REC, Env, Tap  # noqa: E402
 def journal_view(state_dir):
     """(timers, entry counts by notes, uuids) rebuilt from the journal by
     the independent reader: the checkpoint, then every later record."""
-    j = timerlib.journal_reader.read_state(state_dir)
+    j = timerlib.journal_reader.read_state_live(state_dir)
     timers, bodies = set(), []
     if j.checkpoint:
         snap = j.checkpoint[1]
@@ -188,7 +188,7 @@ def main():
             if extra:
                 bad.append("round %d: unexpected timers %s" % (rnd, extra))
             try:
-                timerlib.journal_reader.read_state(e.state_dir)
+                timerlib.journal_reader.read_state_live(e.state_dir)
             except timerlib.journal_reader.Damage as ex:
                 bad.append("round %d: journal damaged: %s" % (rnd, ex))
             e.stop(signal.SIGKILL)

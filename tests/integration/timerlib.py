@@ -219,7 +219,8 @@ class Env:
         return json.loads(buf.split(b"\n")[0])
 
     def records(self):
-        return journal_reader.read_state(self.state_dir).records
+        # the daemon may be live: read the journal between its writes
+        return journal_reader.read_state_live(self.state_dir).records
 
     def state_hash(self):
         """Hash of every file under the state directory (names, bytes)."""

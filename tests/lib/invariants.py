@@ -17,7 +17,7 @@ Use:
     op = led.begin("start", target="54321")     # before sending
     led.done(op, rc, reply)                      # after cwtimectl returned
     ... SIGKILL, restart ...
-    view = View.load(state_dir)
+    view = View.load(state_dir)   # read between the daemon's writes
     bad = check_operations(view, led)            # rules 1 and 2
     bad += check_server(view, fake_entries)      # rule 3 (+ journal vs fake)
     bad += check_final(view)                     # rule 4, once all is sent
@@ -77,9 +77,15 @@ class View:
         self.last_seq = 0
 
     @classmethod
-    def load(cls, state_dir):
-        """Raises journal_reader.Damage when the journal is damaged."""
-        j = journal_reader.read_state(state_dir)
+    def load(cls, state_dir, live=True):
+        """Raises journal_reader.Damage when the journal is damaged. The
+        daemon may be running: the journal is read between its writes
+        (journal_reader.read_state_live); live=False reads it once, for a
+        daemon known to be stopped."""
+        if live:
+            j = journal_reader.read_state_live(state_dir)
+        else:
+            j = journal_reader.read_state(state_dir)
         v = cls()
         if j.checkpoint:
             snap = j.checkpoint[1]

@@ -8,8 +8,10 @@ must not hide in both the C writer and the tests.
     exit 0 when sound (a torn tail of the newest segment is reported on
     stderr and is not an error), 65 on damage.
 
-As a module: read_state(state_dir) -> Journal (records, checkpoint, torn).
-Read-only: it never repairs anything.
+As a module: read_state(state_dir) -> Journal (records, checkpoint, torn);
+read_state_live(state_dir) for a journal a running cwtimed may be writing
+(the shared "read the journal between writes" of every test that reads a
+live daemon's journal). Read-only: it never repairs anything.
 """
 
 import json
@@ -17,6 +19,7 @@ import os
 import re
 import struct
 import sys
+import time
 
 HEADER_SIZE = 64
 RECORD_MAX = 256 * 1024
@@ -213,6 +216,62 @@ def read_state(state_dir):
         j.torn.append((name, off, len(data) - off))
     j.last_seq = expected - 1
     return j
+
+
+def _fingerprint(state_dir):
+    """What a write, a new segment, a compaction or a rename changes:
+    (name, inode, size, mtime) of the checkpoint and every segment."""
+    out = []
+    jdir = os.path.join(state_dir, "journal")
+    try:
+        names = sorted(os.listdir(jdir))
+    except OSError:
+        names = []
+    for p in [os.path.join(state_dir, "checkpoint")] + [
+            os.path.join(jdir, n) for n in names]:
+        try:
+            st = os.stat(p)
+        except OSError:
+            continue
+        out.append((p, st.st_ino, st.st_size, st.st_mtime_ns))
+    return out
+
+
+def read_state_live(state_dir, timeout=10.0, poll=0.01):
+    """read_state() of a journal a running cwtimed may be writing: the
+    journal as it is between two writes.
+
+    A read that overlaps the daemon's pwritev can see a batch half
+    copied (a damaged record with a valid one after it: Damage), and one
+    that overlaps a compaction can lose a segment between listdir and
+    open (OSError) or mix the old and the new checkpoint. So the state
+    is read until a read succeeds with the files unchanged across it
+    (same names, inodes, sizes, mtimes before and after). A fingerprint
+    alone is not enough (the kernel stamps mtime before it copies the
+    data), which is why a Damage is always read again too.
+
+    Polls with a deadline; at the deadline raises the last Damage (or
+    OSError) when no read succeeded, else returns the last good read
+    (a daemon that never stops writing still gets a sound snapshot).
+    Tests of a stopped daemon use read_state(): there a Damage is real
+    at once."""
+    end = time.monotonic() + timeout
+    good = None
+    while True:
+        before = _fingerprint(state_dir)
+        try:
+            j = read_state(state_dir)
+        except (Damage, OSError) as exc:
+            err, j = exc, None
+        if j is not None:
+            if _fingerprint(state_dir) == before:
+                return j
+            good = j
+        if time.monotonic() >= end:
+            if good is not None:
+                return good
+            raise err
+        time.sleep(poll)  # the daemon's write to finish; not a wait for it
 
 
 def main(argv):
