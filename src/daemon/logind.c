@@ -755,7 +755,10 @@ follow_session(struct logind *l, const char *path)
 		log_warning_errno(r, "cannot follow session %s: %m", copy);
 		return;
 	}
+	/* not ready again until this session's match and state are in:
+	 * a change on it before then would not be seen */
 	l->setup_pending++;
+	l->ready = false;
 }
 
 static int

@@ -86,8 +86,9 @@ void logind_release_lock(struct logind *l);
 /* The inhibitor fd while a delay lock is held, else -1 (status, tests). */
 int logind_inhibitor_fd(const struct logind *l);
 
-/* true once the initial look-ups are done (session found or known to be
- * absent, lock taken or refused). */
+/* true once the look-ups are done (session found or known to be absent,
+ * lock taken or refused), and again once a newly followed session's
+ * signal match and state are in (false in between). */
 bool logind_ready(const struct logind *l);
 
 /* Object path of the followed session, or NULL (no graphical session). */
