@@ -56,3 +56,4 @@ doc/cwtimectl.1: $(srcdir)/doc/cwtimectl.1.scd.in $(srcdir)/client/cmds.c \
 endif
 libcwtclient_a_SOURCES += %D%/print-entries.c %D%/print-entries.h
 libcwtclient_a_SOURCES += %D%/print-timers.c %D%/print-timers.h
+libcwtclient_a_SOURCES += %D%/textbuf.c %D%/textbuf.h

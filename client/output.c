@@ -19,104 +19,37 @@
 
 #include <json-c/json.h>
 
+#include "client/textbuf.h"
 #include "common/cleanup.h"
 #include "common/duration.h"
 #include "common/errcode.h"
-
-/* A growable string; ok turns false on ENOMEM and stays so. */
-struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool ok;
-};
-
-static void
-sbuf_addn(struct sbuf *b, const char *s, size_t n)
-{
-	if (!b->ok) {
-		return;
-	}
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 128;
-
-		while (cap < b->len + n + 1) {
-			cap *= 2;
-		}
-		char *p = realloc(b->s, cap);
-
-		if (!p) {
-			b->ok = false;
-			return;
-		}
-		b->s = p;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void
-sbuf_add(struct sbuf *b, const char *s)
-{
-	sbuf_addn(b, s, strlen(s));
-}
-
-static void __attribute__((format(printf, 2, 3)))
-sbuf_addf(struct sbuf *b, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	int k = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (k < 0) {
-		b->ok = false;
-		return;
-	}
-	sbuf_add(b, tmp); /* callers format short things only */
-}
+#include "common/jsonutil.h"
 
 /* Appends s escaped for Pango markup. */
 static void
-sbuf_add_pango(struct sbuf *b, const char *s)
+add_pango(struct textbuf *b, const char *s)
 {
 	for (; *s; s++) {
 		switch (*s) {
 		case '&':
-			sbuf_add(b, "&amp;");
+			textbuf_add(b, "&amp;");
 			break;
 		case '<':
-			sbuf_add(b, "&lt;");
+			textbuf_add(b, "&lt;");
 			break;
 		case '>':
-			sbuf_add(b, "&gt;");
+			textbuf_add(b, "&gt;");
 			break;
 		case '\'':
-			sbuf_add(b, "&#39;");
+			textbuf_add(b, "&#39;");
 			break;
 		case '"':
-			sbuf_add(b, "&quot;");
+			textbuf_add(b, "&quot;");
 			break;
 		default:
-			sbuf_addn(b, s, 1);
+			textbuf_addn(b, s, 1);
 		}
 	}
-}
-
-/* Returns the string (the caller frees it), or NULL after ENOMEM. */
-static char *
-sbuf_take(struct sbuf *b)
-{
-	if (!b->ok) {
-		free(b->s);
-		return NULL;
-	}
-	if (!b->s) {
-		return strdup("");
-	}
-	return b->s;
 }
 
 static const char *const format_names[] = {
@@ -180,23 +113,11 @@ struct view {
 	const char *submission, *reason;
 };
 
-static json_object *
-get(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (!o || !json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, key, &v)) {
-		return NULL;
-	}
-	return v;
-}
-
 /* A string member, or "" (numbers are shown as text). */
 static const char *
 get_str(json_object *o, const char *key)
 {
-	json_object *v = get(o, key);
+	json_object *v = jsonutil_get(o, key);
 
 	if (!v || json_object_is_type(v, json_type_null)) {
 		return "";
@@ -213,7 +134,7 @@ get_str(json_object *o, const char *key)
 static int64_t
 get_int(json_object *o, const char *key)
 {
-	json_object *v = get(o, key);
+	json_object *v = jsonutil_get(o, key);
 
 	if (!v ||
 	    !(json_object_is_type(v, json_type_int) ||
@@ -221,15 +142,6 @@ get_int(json_object *o, const char *key)
 		return 0;
 	}
 	return json_object_get_int64(v);
-}
-
-static bool
-get_bool(json_object *o, const char *key)
-{
-	json_object *v = get(o, key);
-
-	return v && json_object_is_type(v, json_type_boolean) &&
-	    json_object_get_boolean(v);
 }
 
 static void
@@ -244,7 +156,7 @@ view_init(struct view *v, json_object *result, const char *errmsg)
 		v->state = errmsg ? STATE_ERROR : STATE_OFFLINE;
 		return;
 	}
-	v->timers = get(result, "timers");
+	v->timers = jsonutil_get(result, "timers");
 	if (v->timers && !json_object_is_type(v->timers, json_type_array)) {
 		v->timers = NULL;
 	}
@@ -253,7 +165,7 @@ view_init(struct view *v, json_object *result, const char *errmsg)
 	for (size_t i = 0; i < n && !v->focus; i++) {
 		json_object *t = json_object_array_get_idx(v->timers, i);
 
-		if (get_bool(t, "focus")) {
+		if (jsonutil_is_true(t, "focus")) {
 			v->focus = t;
 		}
 	}
@@ -267,8 +179,8 @@ view_init(struct view *v, json_object *result, const char *errmsg)
 	if (!v->focus && n > 0) {
 		v->focus = json_object_array_get_idx(v->timers, 0);
 	}
-	json_object *q = get(result, "queue");
-	json_object *sub = get(result, "submission");
+	json_object *q = jsonutil_get(result, "queue");
+	json_object *sub = jsonutil_get(result, "submission");
 
 	v->pending = get_int(q, "pending");
 	v->unknown = get_int(q, "unknown");
@@ -387,7 +299,7 @@ field_value(
 /* Expands tmpl into b; field values are Pango-escaped when pango. Returns
  * 0 or -EINVAL (unknown field, stray brace) with *ret_bad at the fault. */
 static int
-expand(const struct view *v, const char *tmpl, bool pango, struct sbuf *b,
+expand(const struct view *v, const char *tmpl, bool pango, struct textbuf *b,
     const char **ret_bad)
 {
 	char buf[256];
@@ -395,10 +307,10 @@ expand(const struct view *v, const char *tmpl, bool pango, struct sbuf *b,
 
 	while (*p) {
 		if (p[0] == '{' && p[1] == '{') {
-			sbuf_add(b, "{");
+			textbuf_add(b, "{");
 			p += 2;
 		} else if (p[0] == '}' && p[1] == '}') {
-			sbuf_add(b, "}");
+			textbuf_add(b, "}");
 			p += 2;
 		} else if (p[0] == '}') {
 			*ret_bad = p;
@@ -418,13 +330,13 @@ expand(const struct view *v, const char *tmpl, bool pango, struct sbuf *b,
 				return -EINVAL;
 			}
 			if (pango) {
-				sbuf_add_pango(b, val);
+				add_pango(b, val);
 			} else {
-				sbuf_add(b, val);
+				textbuf_add(b, val);
 			}
 			p = end + 1;
 		} else {
-			sbuf_addn(b, p, 1);
+			textbuf_addn(b, p, 1);
 			p++;
 		}
 	}
@@ -435,7 +347,7 @@ int
 output_template_check(const char *tmpl, struct errbuf *reterr)
 {
 	struct view v;
-	struct sbuf b = {.ok = true};
+	struct textbuf b = {.ok = true};
 	const char *bad = NULL;
 
 	view_init(&v, NULL, NULL);
@@ -456,12 +368,12 @@ output_template_check(const char *tmpl, struct errbuf *reterr)
 
 /* The one-line text. */
 static void
-add_text(struct sbuf *b, const struct view *v, const char *tmpl, bool pango)
+add_text(struct textbuf *b, const struct view *v, const char *tmpl, bool pango)
 {
 	const char *bad;
 
 	if (!v->focus) {
-		sbuf_add(b, state_names[v->state]);
+		textbuf_add(b, state_names[v->state]);
 		return;
 	}
 	if (tmpl) {
@@ -470,24 +382,25 @@ add_text(struct sbuf *b, const struct view *v, const char *tmpl, bool pango)
 	}
 	(void) expand(v, "{label} {elapsed}", pango, b, &bad);
 	if (strcmp(get_str(v->focus, "state"), "running") != 0) {
-		sbuf_add(b, " paused");
+		textbuf_add(b, " paused");
 	}
 	if (v->state == STATE_ERROR) {
-		sbuf_add(b, " !");
+		textbuf_add(b, " !");
 	}
 }
 
 /* The human lines (status without --format, and the waybar tooltip),
  * without the final newline. */
 static void
-add_human(struct sbuf *b, const struct view *v, bool marks)
+add_human(struct textbuf *b, const struct view *v, bool marks)
 {
 	char label[128], el[DURATION_FORMAT_MAX];
 	size_t n = v->timers ? json_object_array_length(v->timers) : 0;
 	bool first = true;
 
 	if (!v->result) {
-		sbuf_add(b, v->errmsg ? v->errmsg : "cwtimed is not running");
+		textbuf_add(
+		    b, v->errmsg ? v->errmsg : "cwtimed is not running");
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -497,41 +410,41 @@ add_human(struct sbuf *b, const struct view *v, bool marks)
 		const char *sum = get_str(t, "summary");
 
 		(void) duration_format(get_int(t, "elapsed_s"), el, sizeof(el));
-		sbuf_addf(b, "%s%s%s %s %s", first ? "" : "\n",
+		textbuf_addf(b, "%s%s%s %s %s", first ? "" : "\n",
 		    marks ? (t == v->focus ? "* " : "  ") : "",
 		    output_label(get_str(t, "target"), label, sizeof(label)),
 		    el, st);
 		if (strcmp(st, "paused") == 0 && why[0]) {
-			sbuf_addf(b, " (%s)", why);
+			textbuf_addf(b, " (%s)", why);
 		}
 		if (sum[0]) {
-			sbuf_add(b, " ");
-			sbuf_add(b, sum);
+			textbuf_add(b, " ");
+			textbuf_add(b, sum);
 		}
 		first = false;
 	}
 	if (n == 0) {
-		sbuf_add(b, "no timers");
+		textbuf_add(b, "no timers");
 		first = false;
 	}
 	if (v->pending || v->unknown || v->rejected) {
-		sbuf_addf(b,
+		textbuf_addf(b,
 		    "\nqueue: %" PRId64 " pending, %" PRId64
 		    " unknown, %" PRId64 " rejected",
 		    v->pending, v->unknown, v->rejected);
 	}
 	if (v->submission[0] && strcmp(v->submission, "ok") != 0) {
-		sbuf_addf(b, "\nsubmission: %s", v->submission);
+		textbuf_addf(b, "\nsubmission: %s", v->submission);
 		if (v->reason[0]) {
-			sbuf_add(b, ": ");
-			sbuf_add(b, v->reason);
+			textbuf_add(b, ": ");
+			textbuf_add(b, v->reason);
 		}
 	}
 }
 
 /* Adds "key":"value" JSON-escaped through json-c. */
 static void
-add_json_string(struct sbuf *b, const char *s)
+add_json_string(struct textbuf *b, const char *s)
 {
 	json_object *o = json_object_new_string(s);
 
@@ -539,21 +452,21 @@ add_json_string(struct sbuf *b, const char *s)
 		b->ok = false;
 		return;
 	}
-	sbuf_add(b,
+	textbuf_add(b,
 	    json_object_to_json_string_ext(
 		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 }
 
 static void
-add_json(struct sbuf *b, const struct view *v, const char *tmpl)
+add_json(struct textbuf *b, const struct view *v, const char *tmpl)
 {
-	struct sbuf text = {.ok = true};
+	struct textbuf text = {.ok = true};
 	CLEANUP_JSON json_object *out = json_object_new_object();
 	CLEANUP_FREE char *t = NULL;
 
 	add_text(&text, v, tmpl, false);
-	t = sbuf_take(&text);
+	t = textbuf_take(&text);
 	if (!out || !t) {
 		b->ok = false;
 		return;
@@ -575,91 +488,92 @@ add_json(struct sbuf *b, const struct view *v, const char *tmpl)
 			}
 		}
 	}
-	sbuf_add(b,
+	textbuf_add(b,
 	    json_object_to_json_string_ext(
 		out, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 static void
-add_waybar(struct sbuf *b, const struct view *v, const char *tmpl)
+add_waybar(struct textbuf *b, const struct view *v, const char *tmpl)
 {
-	struct sbuf text = {.ok = true}, tip = {.ok = true}, raw = {.ok = true};
+	struct textbuf text = {.ok = true}, tip = {.ok = true},
+		       raw = {.ok = true};
 	CLEANUP_FREE char *t = NULL, *tt = NULL, *r = NULL;
 
 	add_text(&text, v, tmpl, true);
 	add_human(&raw, v, false);
-	r = sbuf_take(&raw);
+	r = textbuf_take(&raw);
 	if (r) {
-		sbuf_add_pango(&tip, r);
+		add_pango(&tip, r);
 	}
-	t = sbuf_take(&text);
-	tt = sbuf_take(&tip);
+	t = textbuf_take(&text);
+	tt = textbuf_take(&tip);
 	if (!t || !tt) {
 		b->ok = false;
 		return;
 	}
-	sbuf_add(b, "{\"text\":");
+	textbuf_add(b, "{\"text\":");
 	add_json_string(b, t);
-	sbuf_add(b, ",\"alt\":");
+	textbuf_add(b, ",\"alt\":");
 	add_json_string(b, state_names[v->state]);
-	sbuf_add(b, ",\"tooltip\":");
+	textbuf_add(b, ",\"tooltip\":");
 	add_json_string(b, tt);
-	sbuf_add(b, ",\"class\":");
+	textbuf_add(b, ",\"class\":");
 	add_json_string(b, state_names[v->state]);
-	sbuf_addf(b, ",\"percentage\":%" PRId64 "}", view_percentage(v));
+	textbuf_addf(b, ",\"percentage\":%" PRId64 "}", view_percentage(v));
 }
 
 /* The short text of the i3blocks formats: {elapsed}, or the state word
  * without a timer. */
 static void
-add_short(struct sbuf *b, const struct view *v)
+add_short(struct textbuf *b, const struct view *v)
 {
 	char el[DURATION_FORMAT_MAX];
 
 	if (v->focus) {
 		(void) duration_format(
 		    get_int(v->focus, "elapsed_s"), el, sizeof(el));
-		sbuf_add(b, el);
+		textbuf_add(b, el);
 	} else {
-		sbuf_add(b, state_names[v->state]);
+		textbuf_add(b, state_names[v->state]);
 	}
 }
 
 /* i3blocks format=json: i3bar keys, "urgent" as a string (i3blocks 1.4
  * passes strings through and drops booleans). */
 static void
-add_i3blocks_json(struct sbuf *b, const struct view *v, const char *tmpl)
+add_i3blocks_json(struct textbuf *b, const struct view *v, const char *tmpl)
 {
-	struct sbuf text = {.ok = true}, sh = {.ok = true};
+	struct textbuf text = {.ok = true}, sh = {.ok = true};
 	CLEANUP_FREE char *t = NULL, *st = NULL;
 
 	add_text(&text, v, tmpl, false);
 	add_short(&sh, v);
-	t = sbuf_take(&text);
-	st = sbuf_take(&sh);
+	t = textbuf_take(&text);
+	st = textbuf_take(&sh);
 	if (!t || !st) {
 		b->ok = false;
 		return;
 	}
-	sbuf_add(b, "{\"full_text\":");
+	textbuf_add(b, "{\"full_text\":");
 	add_json_string(b, t);
-	sbuf_add(b, ",\"short_text\":");
+	textbuf_add(b, ",\"short_text\":");
 	add_json_string(b, st);
 	if (state_colours[v->state][0]) {
-		sbuf_add(b, ",\"color\":");
+		textbuf_add(b, ",\"color\":");
 		add_json_string(b, state_colours[v->state]);
 	}
 	if (v->state == STATE_ERROR) {
-		sbuf_add(b, ",\"urgent\":\"true\"");
+		textbuf_add(b, ",\"urgent\":\"true\"");
 	}
-	sbuf_add(b, "}");
+	textbuf_add(b, "}");
 }
 
 int
 output_status(json_object *result, const char *errmsg, enum output_format fmt,
     const char *tmpl, bool follow, char **ret, bool *ret_urgent)
 {
-	struct sbuf b = {.ok = true};
+	struct textbuf b = {.ok = true};
 	struct view v;
 
 	view_init(&v, result, errmsg);
@@ -682,10 +596,10 @@ output_status(json_object *result, const char *errmsg, enum output_format fmt,
 		if (follow) {
 			break;
 		}
-		sbuf_add(&b, "\n");
+		textbuf_add(&b, "\n");
 		add_short(&b, &v);
-		sbuf_add(&b, "\n");
-		sbuf_add(&b, state_colours[v.state]);
+		textbuf_add(&b, "\n");
+		textbuf_add(&b, state_colours[v.state]);
 		break;
 	case OUTPUT_I3BLOCKS_JSON:
 		add_i3blocks_json(&b, &v, tmpl);
@@ -697,8 +611,8 @@ output_status(json_object *result, const char *errmsg, enum output_format fmt,
 		add_text(&b, &v, tmpl, false);
 		break;
 	}
-	sbuf_add(&b, "\n");
-	*ret = sbuf_take(&b);
+	textbuf_add(&b, "\n");
+	*ret = textbuf_take(&b);
 	if (!*ret) {
 		return -ENOMEM;
 	}
@@ -712,24 +626,24 @@ output_status(json_object *result, const char *errmsg, enum output_format fmt,
 /* --- the generic printer ------------------------------------------------- */
 
 static void
-indent(struct sbuf *b, int depth)
+indent(struct textbuf *b, int depth)
 {
 	for (int i = 0; i < depth; i++) {
-		sbuf_add(b, "  ");
+		textbuf_add(b, "  ");
 	}
 }
 
-static void add_value(struct sbuf *b, json_object *v, int depth);
+static void add_value(struct textbuf *b, json_object *v, int depth);
 
 static void
-add_scalar(struct sbuf *b, json_object *v)
+add_scalar(struct textbuf *b, json_object *v)
 {
 	if (!v) {
-		sbuf_add(b, "null");
+		textbuf_add(b, "null");
 	} else if (json_object_is_type(v, json_type_string)) {
-		sbuf_add(b, json_object_get_string(v));
+		textbuf_add(b, json_object_get_string(v));
 	} else {
-		sbuf_add(b,
+		textbuf_add(b,
 		    json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
 	}
 }
@@ -744,21 +658,21 @@ is_container(json_object *v)
 
 /* Writes an object's members, or an array's items, one per line. */
 static void
-add_value(struct sbuf *b, json_object *v, int depth)
+add_value(struct textbuf *b, json_object *v, int depth)
 {
 	if (json_object_is_type(v, json_type_object)) {
 		json_object_object_foreach(v, key, val)
 		{
 			indent(b, depth);
-			sbuf_add(b, key);
-			sbuf_add(b, ":");
+			textbuf_add(b, key);
+			textbuf_add(b, ":");
 			if (is_container(val)) {
-				sbuf_add(b, "\n");
+				textbuf_add(b, "\n");
 				add_value(b, val, depth + 1);
 			} else {
-				sbuf_add(b, " ");
+				textbuf_add(b, " ");
 				add_scalar(b, val);
-				sbuf_add(b, "\n");
+				textbuf_add(b, "\n");
 			}
 		}
 		return;
@@ -769,14 +683,14 @@ add_value(struct sbuf *b, json_object *v, int depth)
 		json_object *item = json_object_array_get_idx(v, i);
 
 		indent(b, depth);
-		sbuf_add(b, "-");
+		textbuf_add(b, "-");
 		if (is_container(item)) {
-			sbuf_add(b, "\n");
+			textbuf_add(b, "\n");
 			add_value(b, item, depth + 1);
 		} else {
-			sbuf_add(b, " ");
+			textbuf_add(b, " ");
 			add_scalar(b, item);
-			sbuf_add(b, "\n");
+			textbuf_add(b, "\n");
 		}
 	}
 }
@@ -784,13 +698,13 @@ add_value(struct sbuf *b, json_object *v, int depth)
 char *
 output_result_human(json_object *result)
 {
-	struct sbuf b = {.ok = true};
+	struct textbuf b = {.ok = true};
 
 	if (is_container(result)) {
 		add_value(&b, result, 0);
 	} else if (result) {
 		add_scalar(&b, result);
-		sbuf_add(&b, "\n");
+		textbuf_add(&b, "\n");
 	}
-	return sbuf_take(&b);
+	return textbuf_take(&b);
 }

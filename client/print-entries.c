@@ -19,6 +19,7 @@
 
 #include <json-c/json.h>
 
+#include "common/jsonutil.h"
 #include "common/timeparse.h"
 
 struct pbuf {
@@ -77,22 +78,10 @@ pb_take(struct pbuf *b)
 	return b->s;
 }
 
-static json_object *
-member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (!o || !json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, key, &v)) {
-		return NULL;
-	}
-	return v;
-}
-
 static const char *
 str(json_object *o, const char *key)
 {
-	json_object *v = member(o, key);
+	json_object *v = jsonutil_get(o, key);
 
 	return v && json_object_is_type(v, json_type_string)
 	    ? json_object_get_string(v)
@@ -102,7 +91,7 @@ str(json_object *o, const char *key)
 static double
 num(json_object *o, const char *key)
 {
-	json_object *v = member(o, key);
+	json_object *v = jsonutil_get(o, key);
 
 	if (v &&
 	    (json_object_is_type(v, json_type_double) ||
@@ -115,7 +104,7 @@ num(json_object *o, const char *key)
 static long long
 id_of(json_object *o)
 {
-	json_object *v = member(o, "id");
+	json_object *v = jsonutil_get(o, "id");
 
 	return v && json_object_is_type(v, json_type_int)
 	    ? (long long) json_object_get_int64(v)
@@ -169,7 +158,7 @@ target_of(json_object *e, char *buf, size_t n)
 		snprintf(buf, n, "activity:%lld", id);
 	} else {
 		snprintf(buf, n, "company:%s",
-		    str(member(e, "company"), "identifier"));
+		    str(jsonutil_get(e, "company"), "identifier"));
 	}
 }
 
@@ -190,7 +179,8 @@ entry_rows(struct pbuf *b, json_object *entries)
 		pb_addf(b, "%-8lld %-16s %6.2f  %-9s %-17s %-10s %-14s %s\n",
 		    id_of(e), when, num(e, "actualHours"),
 		    str(e, "billableOption"), str(e, "status"),
-		    str(member(e, "member"), "identifier"), target, notes);
+		    str(jsonutil_get(e, "member"), "identifier"), target,
+		    notes);
 	}
 }
 
@@ -198,7 +188,7 @@ static char *
 print_entries(json_object *r)
 {
 	struct pbuf b = {.ok = true};
-	json_object *entries = member(r, "entries");
+	json_object *entries = jsonutil_get(r, "entries");
 
 	if (!entries || !json_object_is_type(entries, json_type_array)) {
 		return NULL;
@@ -207,7 +197,7 @@ print_entries(json_object *r)
 	pb_addf(&b, "%lld entries, %.2f h, billable %.2f h\n",
 	    (long long) num(r, "count"), num(r, "hours"),
 	    num(r, "billable_hours"));
-	if (json_object_get_boolean(member(r, "truncated"))) {
+	if (json_object_get_boolean(jsonutil_get(r, "truncated"))) {
 		pb_addf(&b,
 		    "(%lld shown: the totals cover all; narrow the filter or "
 		    "use --limit)\n",
@@ -220,14 +210,14 @@ static char *
 print_sheet(json_object *r)
 {
 	struct pbuf b = {.ok = true};
-	json_object *s = member(r, "sheet");
-	json_object *entries = member(r, "entries");
+	json_object *s = jsonutil_get(r, "sheet");
+	json_object *entries = jsonutil_get(r, "entries");
 
 	if (!s || !entries || !json_object_is_type(entries, json_type_array)) {
 		return NULL;
 	}
 	pb_addf(&b, "sheet %lld  %s  %.10s to %.10s  %s\n", id_of(s),
-	    str(member(s, "member"), "identifier"), str(s, "dateStart"),
+	    str(jsonutil_get(s, "member"), "identifier"), str(s, "dateStart"),
 	    str(s, "dateEnd"), str(s, "status"));
 	entry_rows(&b, entries);
 	pb_addf(&b, "%lld entries, %.2f h\n", (long long) num(r, "count"),
@@ -239,7 +229,7 @@ static char *
 print_sheets(json_object *r)
 {
 	struct pbuf b = {.ok = true};
-	json_object *sheets = member(r, "sheets");
+	json_object *sheets = jsonutil_get(r, "sheets");
 	size_t n;
 
 	if (!sheets || !json_object_is_type(sheets, json_type_array)) {
@@ -254,7 +244,7 @@ print_sheets(json_object *r)
 		pb_addf(&b,
 		    "%-8lld %-10s %4lld %6lld  %-10.10s %-10.10s %-17s "
 		    "%7.2f\n",
-		    id_of(s), str(member(s, "member"), "identifier"),
+		    id_of(s), str(jsonutil_get(s, "member"), "identifier"),
 		    (long long) num(s, "year"), (long long) num(s, "period"),
 		    str(s, "dateStart"), str(s, "dateEnd"), str(s, "status"),
 		    num(s, "hours"));
@@ -267,7 +257,7 @@ static char *
 print_items(json_object *r)
 {
 	struct pbuf b = {.ok = true};
-	json_object *items = member(r, "items");
+	json_object *items = jsonutil_get(r, "items");
 	size_t n;
 
 	if (!items || !json_object_is_type(items, json_type_array)) {
@@ -279,7 +269,7 @@ print_items(json_object *r)
 		json_object *it = json_object_array_get_idx(items, i);
 
 		pb_addf(&b, "%-6lld %s%s\n", id_of(it), str(it, "name"),
-		    json_object_get_boolean(member(it, "inactiveFlag"))
+		    json_object_get_boolean(jsonutil_get(it, "inactiveFlag"))
 			? " (inactive)"
 			: "");
 	}
@@ -290,7 +280,7 @@ static char *
 print_results(json_object *r)
 {
 	struct pbuf b = {.ok = true};
-	json_object *res = member(r, "results");
+	json_object *res = jsonutil_get(r, "results");
 	size_t n;
 
 	if (!res || !json_object_is_type(res, json_type_array)) {
@@ -299,7 +289,7 @@ print_results(json_object *r)
 	n = json_object_array_length(res);
 	for (size_t i = 0; i < n; i++) {
 		json_object *it = json_object_array_get_idx(res, i);
-		bool good = json_object_get_boolean(member(it, "ok"));
+		bool good = json_object_get_boolean(jsonutil_get(it, "ok"));
 
 		pb_addf(&b, "%-8lld %-6s %s\n", id_of(it),
 		    good ? "ok" : "failed",
@@ -318,9 +308,9 @@ static char *
 print_flush(json_object *r)
 {
 	struct pbuf b = {.ok = true};
-	json_object *ents = member(r, "entries");
-	json_object *done = member(r, "submitted_entries");
-	json_object *sub = member(r, "submission");
+	json_object *ents = jsonutil_get(r, "entries");
+	json_object *done = jsonutil_get(r, "submitted_entries");
+	json_object *sub = jsonutil_get(r, "submission");
 	size_t n;
 
 	if (!ents || !json_object_is_type(ents, json_type_array)) {
@@ -338,7 +328,7 @@ print_flush(json_object *r)
 	n = json_object_array_length(ents);
 	for (size_t i = 0; i < n; i++) {
 		json_object *e = json_object_array_get_idx(ents, i);
-		json_object *err = member(e, "error");
+		json_object *err = jsonutil_get(e, "error");
 		const char *msg = str(err, "message")[0] ? str(err, "message")
 							 : str(err, "detail");
 		char line[160];

@@ -23,7 +23,9 @@
 
 #include <json-c/json.h>
 
+#include "client/textbuf.h"
 #include "common/duration.h"
+#include "common/jsonutil.h"
 #include "common/timeparse.h"
 
 /* Notes and summaries are cut to this many bytes in one-line output. */
@@ -32,129 +34,27 @@
 #define PT_CELL 200
 #define PT_COLS 6
 
-struct pt_buf {
-	char *s;
-	size_t len, cap;
-	bool ok;
-};
-
-static void
-pt_add(struct pt_buf *b, const char *s, size_t n)
-{
-	if (!b->ok) {
-		return;
-	}
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-
-		while (cap < b->len + n + 1) {
-			cap *= 2;
-		}
-		char *p = realloc(b->s, cap);
-
-		if (!p) {
-			b->ok = false;
-			return;
-		}
-		b->s = p;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void __attribute__((format(printf, 2, 3)))
-pt_addf(struct pt_buf *b, const char *fmt, ...)
-{
-	char tmp[1024];
-	va_list ap;
-	int k;
-
-	va_start(ap, fmt);
-	k = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (k < 0) {
-		b->ok = false;
-		return;
-	}
-	/* callers pass cut text only: a longer line would be a bug here */
-	pt_add(b, tmp, (size_t) k < sizeof(tmp) ? (size_t) k : sizeof(tmp) - 1);
-}
-
-static char *
-pt_take(struct pt_buf *b)
-{
-	if (!b->ok) {
-		free(b->s);
-		return NULL;
-	}
-	return b->s ? b->s : strdup("");
-}
-
 /* ---- reading the reply ---- */
-
-static json_object *
-jget(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (!o || !json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, key, &v)) {
-		return NULL;
-	}
-	return v;
-}
-
-static const char *
-jstr(json_object *o, const char *key)
-{
-	json_object *v = jget(o, key);
-
-	return v && json_object_is_type(v, json_type_string)
-	    ? json_object_get_string(v)
-	    : NULL;
-}
-
-static bool
-jhas_int(json_object *o, const char *key, int64_t *ret)
-{
-	json_object *v = jget(o, key);
-
-	if (!v || !json_object_is_type(v, json_type_int)) {
-		return false;
-	}
-	*ret = json_object_get_int64(v);
-	return true;
-}
 
 static int64_t
 jint(json_object *o, const char *key)
 {
 	int64_t v = 0;
 
-	(void) jhas_int(o, key, &v);
+	(void) jsonutil_get_i64(o, key, &v);
 	return v;
-}
-
-static json_object *
-jarray(json_object *o, const char *key)
-{
-	json_object *v = jget(o, key);
-
-	return v && json_object_is_type(v, json_type_array) ? v : NULL;
 }
 
 /* The timer of the status result named target, or NULL. */
 static json_object *
 find_timer(json_object *result, const char *target)
 {
-	json_object *timers = jarray(result, "timers");
+	json_object *timers = jsonutil_get_array(result, "timers");
 	size_t n = timers ? json_object_array_length(timers) : 0;
 
 	for (size_t i = 0; target && i < n; i++) {
 		json_object *t = json_object_array_get_idx(timers, i);
-		const char *tg = jstr(t, "target");
+		const char *tg = jsonutil_str(t, "target");
 
 		if (tg && strcmp(tg, target) == 0) {
 			return t;
@@ -214,7 +114,8 @@ one_line(const char *text, size_t max, char *buf, size_t n)
 	}
 	if (text[i]) {
 		/* do not leave half of a UTF-8 sequence behind */
-		while (len > 0 && ((unsigned char) buf[len - 1] & 0xc0) == 0x80) {
+		while (
+		    len > 0 && ((unsigned char) buf[len - 1] & 0xc0) == 0x80) {
 			len--;
 		}
 		if (len > 0 && ((unsigned char) buf[len - 1] & 0xc0) == 0xc0) {
@@ -243,74 +144,76 @@ cols(const char *s)
 
 /* " (summary)" when the timer has one. */
 static void
-add_summary(struct pt_buf *b, json_object *timer)
+add_summary(struct textbuf *b, json_object *timer)
 {
-	const char *s = jstr(timer, "summary");
+	const char *s = jsonutil_str(timer, "summary");
 	char buf[PT_TEXT_MAX + 4];
 
 	if (s && s[0]) {
-		pt_addf(b, " (%s)", one_line(s, PT_TEXT_MAX, buf, sizeof(buf)));
+		textbuf_addf(
+		    b, " (%s)", one_line(s, PT_TEXT_MAX, buf, sizeof(buf)));
 	}
 }
 
 static void
-add_started(struct pt_buf *b, json_object *res, const char *target)
+add_started(struct textbuf *b, json_object *res, const char *target)
 {
 	json_object *t = find_timer(res, target);
-	json_object *checked = jget(res, "ticket_checked");
-	const char *warning = jstr(res, "warning");
+	json_object *checked = jsonutil_get(res, "ticket_checked");
+	const char *warning = jsonutil_str(res, "warning");
 	char when[16], el[DURATION_FORMAT_MAX];
 	int64_t start;
 
-	pt_addf(b, "started %s", target);
+	textbuf_addf(b, "started %s", target);
 	add_summary(b, t);
-	if (jhas_int(t, "start", &start)) {
-		pt_addf(b, " at %s", local(start, PT_HM, when, sizeof(when)));
+	if (jsonutil_get_i64(t, "start", &start)) {
+		textbuf_addf(
+		    b, " at %s", local(start, PT_HM, when, sizeof(when)));
 	}
 	if (jint(t, "elapsed_s") > 0) {
 		/* --ago, or a timer that already had time */
-		pt_addf(b, ", %s so far", hm(jint(t, "elapsed_s"), el));
+		textbuf_addf(b, ", %s so far", hm(jint(t, "elapsed_s"), el));
 	}
-	pt_add(b, "\n", 1);
+	textbuf_addn(b, "\n", 1);
 	if (warning && (!checked || !json_object_get_boolean(checked))) {
-		pt_addf(b, "warning: %s\n", warning);
+		textbuf_addf(b, "warning: %s\n", warning);
 	}
 }
 
 /* "paused ticket:54321 at 0:42" (verb NULL: from the timer's state). */
 static void
-add_state(struct pt_buf *b, json_object *res, const char *target,
+add_state(struct textbuf *b, json_object *res, const char *target,
     const char *verb)
 {
 	json_object *t = find_timer(res, target);
-	const char *state = jstr(t, "state");
+	const char *state = jsonutil_str(t, "state");
 	char el[DURATION_FORMAT_MAX];
 
 	if (!verb) {
 		verb = state && strcmp(state, "running") == 0 ? "resumed"
 							      : "paused";
 	}
-	pt_addf(b, "%s %s", verb, target);
+	textbuf_addf(b, "%s %s", verb, target);
 	if (t) {
-		pt_addf(b, " at %s", hm(jint(t, "elapsed_s"), el));
+		textbuf_addf(b, " at %s", hm(jint(t, "elapsed_s"), el));
 	}
-	pt_add(b, "\n", 1);
+	textbuf_addn(b, "\n", 1);
 }
 
 /* The name of a reference field ({"name":..} or {"id":N}). */
 static const char *
 ref_name(json_object *ref, char *buf, size_t n)
 {
-	const char *s = jstr(ref, "name");
+	const char *s = jsonutil_str(ref, "name");
 	int64_t id;
 
 	if (!s) {
-		s = jstr(ref, "identifier");
+		s = jsonutil_str(ref, "identifier");
 	}
 	if (s) {
 		return one_line(s, PT_TEXT_MAX, buf, n);
 	}
-	if (jhas_int(ref, "id", &id)) {
+	if (jsonutil_get_i64(ref, "id", &id)) {
 		snprintf(buf, n, "%" PRId64, id);
 		return buf;
 	}
@@ -318,9 +221,9 @@ ref_name(json_object *ref, char *buf, size_t n)
 }
 
 static void
-add_set(struct pt_buf *b, json_object *res, const char *target)
+add_set(struct textbuf *b, json_object *res, const char *target)
 {
-	json_object *f = jget(find_timer(res, target), "fields");
+	json_object *f = jsonutil_get(find_timer(res, target), "fields");
 	static const struct {
 		const char *key, *label;
 	} refs[] = {
@@ -333,48 +236,48 @@ add_set(struct pt_buf *b, json_object *res, const char *target)
 	const char *sep = ": ";
 	char buf[PT_TEXT_MAX + 4];
 
-	pt_addf(b, "updated %s", target);
+	textbuf_addf(b, "updated %s", target);
 	for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
-		const char *name = ref_name(jget(f, refs[i].key), buf,
+		const char *name = ref_name(jsonutil_get(f, refs[i].key), buf,
 		    sizeof(buf));
 
 		if (name) {
-			pt_addf(b, "%s%s %s", sep, refs[i].label, name);
+			textbuf_addf(b, "%s%s %s", sep, refs[i].label, name);
 			sep = ", ";
 		}
-		if (i == 1 && jstr(f, "billableOption")) {
-			pt_addf(b, "%sbilling %s", sep,
-			    one_line(jstr(f, "billableOption"), PT_TEXT_MAX,
-				buf, sizeof(buf)));
+		if (i == 1 && jsonutil_str(f, "billableOption")) {
+			textbuf_addf(b, "%sbilling %s", sep,
+			    one_line(jsonutil_str(f, "billableOption"),
+				PT_TEXT_MAX, buf, sizeof(buf)));
 			sep = ", ";
 		}
 	}
-	pt_add(b, "\n", 1);
+	textbuf_addn(b, "\n", 1);
 }
 
 static void
-add_note(struct pt_buf *b, json_object *res, const char *target)
+add_note(struct textbuf *b, json_object *res, const char *target)
 {
-	const char *notes = jstr(jget(find_timer(res, target), "fields"),
-	    "notes");
+	const char *notes = jsonutil_str(
+	    jsonutil_get(find_timer(res, target), "fields"), "notes");
 	char buf[PT_TEXT_MAX + 4];
 
-	pt_addf(b, "notes of %s: %s\n", target,
+	textbuf_addf(b, "notes of %s: %s\n", target,
 	    notes ? one_line(notes, PT_TEXT_MAX, buf, sizeof(buf)) : "");
 }
 
 static void
-add_adjust(struct pt_buf *b, json_object *res, const char *target)
+add_adjust(struct textbuf *b, json_object *res, const char *target)
 {
 	json_object *t = find_timer(res, target);
 	char when[16], el[DURATION_FORMAT_MAX];
 	int64_t start;
 
-	if (!jhas_int(t, "start", &start)) {
-		pt_addf(b, "adjusted %s\n", target);
+	if (!jsonutil_get_i64(t, "start", &start)) {
+		textbuf_addf(b, "adjusted %s\n", target);
 		return;
 	}
-	pt_addf(b, "%s now started at %s, %s so far\n", target,
+	textbuf_addf(b, "%s now started at %s, %s so far\n", target,
 	    local(start, PT_HM, when, sizeof(when)),
 	    hm(jint(t, "elapsed_s"), el));
 }
@@ -382,16 +285,16 @@ add_adjust(struct pt_buf *b, json_object *res, const char *target)
 /* "stopped ticket:54321: 1:25 worked, 0:15 deducted, billed 1:30
  * (09:00-10:45) -> queued 3f2a9c1e" for one timer of a stop, or a log. */
 static void
-add_entries(struct pt_buf *b, const char *verb, const char *target,
+add_entries(struct textbuf *b, const char *verb, const char *target,
     json_object *one, bool dry_run)
 {
-	json_object *entries = jarray(one, "entries");
+	json_object *entries = jsonutil_get_array(one, "entries");
 	size_t n = entries ? json_object_array_length(entries) : 0;
 	int64_t deduct = 0, billed = 0, first = 0, last = 0;
 	char el[DURATION_FORMAT_MAX], a[16], z[16];
 
-	pt_addf(b, "%s %s: %s worked", verb, target,
-	    hm(jint(jget(one, "raw"), "worked_s"), el));
+	textbuf_addf(b, "%s %s: %s worked", verb, target,
+	    hm(jint(jsonutil_get(one, "raw"), "worked_s"), el));
 	for (size_t i = 0; i < n; i++) {
 		json_object *e = json_object_array_get_idx(entries, i);
 
@@ -403,52 +306,52 @@ add_entries(struct pt_buf *b, const char *verb, const char *target,
 		last = jint(e, "end");
 	}
 	if (n == 0) {
-		pt_add(b, ", nothing to queue\n", 19);
+		textbuf_addn(b, ", nothing to queue\n", 19);
 		return;
 	}
 	if (deduct > 0) {
-		pt_addf(b, ", %s deducted", hm(deduct, el));
+		textbuf_addf(b, ", %s deducted", hm(deduct, el));
 	}
-	pt_addf(b, ", billed %s (%s-%s)", hm(billed, el),
+	textbuf_addf(b, ", billed %s (%s-%s)", hm(billed, el),
 	    local(first, PT_HM, a, sizeof(a)),
 	    local(last, PT_HM, z, sizeof(z)));
 	if (dry_run) {
 		/* a preview: the UUIDs are thrown away with it */
-		pt_addf(b, ", not queued (dry run)\n");
+		textbuf_addf(b, ", not queued (dry run)\n");
 		return;
 	}
-	pt_add(b, " -> queued ", 11);
+	textbuf_addn(b, " -> queued ", 11);
 	for (size_t i = 0; i < n; i++) {
 		const char *u =
-		    jstr(json_object_array_get_idx(entries, i), "uuid");
+		    jsonutil_str(json_object_array_get_idx(entries, i), "uuid");
 
 		/* 8 characters: what queue shows and retry/edit/drop take */
-		pt_addf(b, "%s%.8s", i ? ", " : "", u ? u : "?");
+		textbuf_addf(b, "%s%.8s", i ? ", " : "", u ? u : "?");
 	}
-	pt_add(b, "\n", 1);
+	textbuf_addn(b, "\n", 1);
 }
 
 static bool
-add_stop(struct pt_buf *b, json_object *res)
+add_stop(struct textbuf *b, json_object *res)
 {
-	json_object *timers = jarray(res, "timers");
+	json_object *timers = jsonutil_get_array(res, "timers");
 	size_t n = timers ? json_object_array_length(timers) : 0;
-	const char *submit = jstr(res, "submit");
+	const char *submit = jsonutil_str(res, "submit");
 
 	if (!timers) {
 		return false;
 	}
 	for (size_t i = 0; i < n; i++) {
 		json_object *t = json_object_array_get_idx(timers, i);
-		const char *target = jstr(t, "target");
+		const char *target = jsonutil_str(t, "target");
 
 		add_entries(b, "stopped", target ? target : "?", t, false);
 	}
 	if (n == 0) {
-		pt_add(b, "no timer was stopped\n", 21);
+		textbuf_addn(b, "no timer was stopped\n", 21);
 	}
 	if (submit) {
-		pt_addf(b, "note: %s\n", submit);
+		textbuf_addf(b, "note: %s\n", submit);
 	}
 	return true;
 }
@@ -464,7 +367,7 @@ struct pt_table {
 /* Adds one row; pass 0 only measures. The last column is not padded and
  * trailing blanks are dropped. */
 static void
-table_row(struct pt_buf *b, struct pt_table *t, char cells[][PT_CELL],
+table_row(struct textbuf *b, struct pt_table *t, char cells[][PT_CELL],
     bool measure)
 {
 	size_t last = 0;
@@ -488,37 +391,38 @@ table_row(struct pt_buf *b, struct pt_table *t, char cells[][PT_CELL],
 		size_t pad = t->width[i] - cols(cells[i]);
 
 		if (i > 0) {
-			pt_add(b, "  ", 2);
+			textbuf_addn(b, "  ", 2);
 		}
 		if (t->right & (1u << i)) {
 			for (size_t k = 0; k < pad; k++) {
-				pt_add(b, " ", 1);
+				textbuf_addn(b, " ", 1);
 			}
 		}
-		pt_add(b, cells[i], strlen(cells[i]));
+		textbuf_addn(b, cells[i], strlen(cells[i]));
 		if (!(t->right & (1u << i)) && i < last) {
 			for (size_t k = 0; k < pad; k++) {
-				pt_add(b, " ", 1);
+				textbuf_addn(b, " ", 1);
 			}
 		}
 	}
-	pt_add(b, "\n", 1);
+	textbuf_addn(b, "\n", 1);
 }
 
 /* list: "  TARGET  STATE  ELAPSED  SINCE  SUMMARY", '*' on the focus. */
 static void
 list_cells(json_object *t, char c[][PT_CELL])
 {
-	const char *state = jstr(t, "state"), *why = jstr(t, "pause_reason");
-	json_object *focus = jget(t, "focus");
+	const char *state = jsonutil_str(t, "state"),
+		   *why = jsonutil_str(t, "pause_reason");
+	json_object *focus = jsonutil_get(t, "focus");
 	char el[DURATION_FORMAT_MAX];
 	int64_t start;
 
 	char tg[PT_CELL - 8];
 
 	/* the mark and the target share a cell: "* ticket:54321" */
-	one_line(jstr(t, "target") ? jstr(t, "target") : "?", 100, tg,
-	    sizeof(tg));
+	one_line(jsonutil_str(t, "target") ? jsonutil_str(t, "target") : "?",
+	    100, tg, sizeof(tg));
 	snprintf(c[0], PT_CELL, "%s %s",
 	    focus && json_object_get_boolean(focus) ? "*" : " ", tg);
 	if (why && why[0]) {
@@ -527,21 +431,21 @@ list_cells(json_object *t, char c[][PT_CELL])
 		snprintf(c[1], PT_CELL, "%s", state ? state : "?");
 	}
 	snprintf(c[2], PT_CELL, "%s", hm(jint(t, "elapsed_s"), el));
-	if (jhas_int(t, "start", &start)) {
+	if (jsonutil_get_i64(t, "start", &start)) {
 		local(start, PT_HM, c[3], PT_CELL);
 	} else {
 		c[3][0] = '\0';
 	}
-	one_line(jstr(t, "summary") ? jstr(t, "summary") : "", PT_TEXT_MAX,
-	    c[4], PT_CELL);
+	one_line(jsonutil_str(t, "summary") ? jsonutil_str(t, "summary") : "",
+	    PT_TEXT_MAX, c[4], PT_CELL);
 }
 
 static bool
-add_list(struct pt_buf *b, json_object *res)
+add_list(struct textbuf *b, json_object *res)
 {
 	static const char *const head[] = {"  TARGET", "STATE", "ELAPSED",
 	    "SINCE", "SUMMARY"};
-	json_object *timers = jarray(res, "timers");
+	json_object *timers = jsonutil_get_array(res, "timers");
 	size_t n = timers ? json_object_array_length(timers) : 0;
 	struct pt_table t = {.ncols = 5, .right = 1u << 2};
 	char c[PT_COLS][PT_CELL];
@@ -550,7 +454,7 @@ add_list(struct pt_buf *b, json_object *res)
 		return false;
 	}
 	if (n == 0) {
-		pt_add(b, "no timers\n", 10);
+		textbuf_addn(b, "no timers\n", 10);
 		return true;
 	}
 	for (int pass = 0; pass < 2; pass++) {
@@ -564,7 +468,7 @@ add_list(struct pt_buf *b, json_object *res)
 		}
 	}
 	if (jint(res, "timers_omitted") > 0) {
-		pt_addf(b, "(%" PRId64 " more timers not shown)\n",
+		textbuf_addf(b, "(%" PRId64 " more timers not shown)\n",
 		    jint(res, "timers_omitted"));
 	}
 	return true;
@@ -574,12 +478,13 @@ add_list(struct pt_buf *b, json_object *res)
 static void
 queue_result(json_object *e, char *buf, size_t n)
 {
-	json_object *le = jget(e, "last_error");
-	const char *msg = jstr(le, "message"), *field = jstr(le, "field");
+	json_object *le = jsonutil_get(e, "last_error");
+	const char *msg = jsonutil_str(le, "message"),
+		   *field = jsonutil_str(le, "field");
 	int64_t id, status;
 	char tmp[PT_CELL];
 
-	if (jhas_int(e, "id", &id)) {
+	if (jsonutil_get_i64(e, "id", &id)) {
 		snprintf(buf, n, "id %" PRId64, id);
 		return;
 	}
@@ -588,13 +493,14 @@ queue_result(json_object *e, char *buf, size_t n)
 		return;
 	}
 	if (!msg) {
-		msg = jstr(le, "detail");
+		msg = jsonutil_str(le, "detail");
 	}
-	if ((!msg || !msg[0]) && jhas_int(le, "status", &status)) {
+	if ((!msg || !msg[0]) && jsonutil_get_i64(le, "status", &status)) {
 		snprintf(tmp, sizeof(tmp), "HTTP %" PRId64, status);
 		msg = tmp;
 	} else if (!msg || !msg[0]) {
-		msg = jstr(le, "curl") ? jstr(le, "curl") : "failed";
+		msg = jsonutil_str(le, "curl") ? jsonutil_str(le, "curl")
+					       : "failed";
 	}
 	one_line(msg, 100, buf, n);
 	if (field && field[0]) {
@@ -607,14 +513,17 @@ queue_result(json_object *e, char *buf, size_t n)
 static void
 queue_cells(json_object *e, char c[][PT_CELL])
 {
-	json_object *entry = jget(e, "entry"), *h = jget(entry, "actualHours");
-	const char *uuid = jstr(e, "uuid"), *ts = jstr(entry, "timeStart");
+	json_object *entry = jsonutil_get(e, "entry"),
+		    *h = jsonutil_get(entry, "actualHours");
+	const char *uuid = jsonutil_str(e, "uuid"),
+		   *ts = jsonutil_str(entry, "timeStart");
 	int64_t t;
 
 	snprintf(c[0], PT_CELL, "%.8s", uuid ? uuid : "?");
-	snprintf(c[1], PT_CELL, "%s", jstr(e, "state") ? jstr(e, "state") : "?");
-	one_line(jstr(e, "target") ? jstr(e, "target") : "", 60, c[2],
-	    PT_CELL);
+	snprintf(c[1], PT_CELL, "%s",
+	    jsonutil_str(e, "state") ? jsonutil_str(e, "state") : "?");
+	one_line(jsonutil_str(e, "target") ? jsonutil_str(e, "target") : "", 60,
+	    c[2], PT_CELL);
 	if (ts && timeparse_parse_iso(ts, &t, NULL) == 0) {
 		local(t, PT_MD_HM, c[3], PT_CELL);
 	} else {
@@ -630,23 +539,24 @@ queue_cells(json_object *e, char c[][PT_CELL])
 }
 
 static bool
-add_queue(struct pt_buf *b, json_object *res)
+add_queue(struct textbuf *b, json_object *res)
 {
 	static const char *const head[PT_COLS] = {"ID", "STATE", "TARGET",
 	    "START", "HOURS", "RESULT"};
-	json_object *entries = jarray(res, "entries");
-	json_object *sub = jget(res, "submission"), *paused = jget(res,
-	    "paused");
+	json_object *entries = jsonutil_get_array(res, "entries");
+	json_object *sub = jsonutil_get(res, "submission"),
+		    *paused = jsonutil_get(res, "paused");
 	size_t n = entries ? json_object_array_length(entries) : 0;
 	struct pt_table t = {.ncols = PT_COLS, .right = 1u << 4};
-	const char *state = jstr(sub, "state"), *why = jstr(sub, "reason");
+	const char *state = jsonutil_str(sub, "state"),
+		   *why = jsonutil_str(sub, "reason");
 	char c[PT_COLS][PT_CELL];
 
 	if (!entries) {
 		return false;
 	}
 	if (n == 0) {
-		pt_add(b, "queue empty\n", 12);
+		textbuf_addn(b, "queue empty\n", 12);
 	}
 	for (int pass = 0; n > 0 && pass < 2; pass++) {
 		for (size_t k = 0; k < PT_COLS; k++) {
@@ -659,22 +569,23 @@ add_queue(struct pt_buf *b, json_object *res)
 		}
 	}
 	if (jint(res, "omitted") > 0) {
-		pt_addf(b, "(%" PRId64 " more entries not shown)\n",
+		textbuf_addf(b, "(%" PRId64 " more entries not shown)\n",
 		    jint(res, "omitted"));
 	}
 	/* why nothing moves, when it does not */
 	if (paused && json_object_get_boolean(paused)) {
-		const char *pr = jstr(res, "pause_reason");
+		const char *pr = jsonutil_str(res, "pause_reason");
 		char buf[PT_TEXT_MAX * 2 + 4];
 
-		pt_addf(b, "submission paused%s%s; 'cwtimectl queue resume' "
-			   "resumes it\n",
+		textbuf_addf(b,
+		    "submission paused%s%s; 'cwtimectl queue resume' "
+		    "resumes it\n",
 		    pr && pr[0] ? ": " : "",
 		    pr ? one_line(pr, PT_TEXT_MAX * 2, buf, sizeof(buf)) : "");
 	} else if (state && strcmp(state, "ok") != 0) {
 		char buf[PT_TEXT_MAX * 2 + 4];
 
-		pt_addf(b, "submission %s%s%s\n", state,
+		textbuf_addf(b, "submission %s%s%s\n", state,
 		    why && why[0] ? ": " : "",
 		    why ? one_line(why, PT_TEXT_MAX * 2, buf, sizeof(buf))
 			: "");
@@ -684,9 +595,9 @@ add_queue(struct pt_buf *b, json_object *res)
 
 /* recent: "TARGET  SUMMARY", the target first so a picker can cut it. */
 static bool
-add_recent(struct pt_buf *b, json_object *res)
+add_recent(struct textbuf *b, json_object *res)
 {
-	json_object *arr = jarray(res, "recent");
+	json_object *arr = jsonutil_get_array(res, "recent");
 	size_t n = arr ? json_object_array_length(arr) : 0;
 	struct pt_table t = {.ncols = 2};
 	char c[PT_COLS][PT_CELL];
@@ -695,16 +606,20 @@ add_recent(struct pt_buf *b, json_object *res)
 		return false;
 	}
 	if (n == 0) {
-		pt_add(b, "no recent targets\n", 18);
+		textbuf_addn(b, "no recent targets\n", 18);
 		return true;
 	}
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < n; i++) {
 			json_object *r = json_object_array_get_idx(arr, i);
 
-			one_line(jstr(r, "target") ? jstr(r, "target") : "?",
+			one_line(jsonutil_str(r, "target")
+				? jsonutil_str(r, "target")
+				: "?",
 			    60, c[0], PT_CELL);
-			one_line(jstr(r, "summary") ? jstr(r, "summary") : "",
+			one_line(jsonutil_str(r, "summary")
+				? jsonutil_str(r, "summary")
+				: "",
 			    PT_TEXT_MAX, c[1], PT_CELL);
 			table_row(b, &t, c, pass == 0);
 		}
@@ -717,12 +632,13 @@ add_recent(struct pt_buf *b, json_object *res)
 char *
 print_timers_result(const char *wire, json_object *result)
 {
-	struct pt_buf b = {.ok = true};
-	const char *target = jstr(result, "target");
-	json_object *dry = jget(result, "dry_run");
+	struct textbuf b = {.ok = true};
+	const char *target = jsonutil_str(result, "target");
+	json_object *dry = jsonutil_get(result, "dry_run");
 	bool done = true;
 
-	if (!wire || !result || !json_object_is_type(result, json_type_object)) {
+	if (!wire || !result ||
+	    !json_object_is_type(result, json_type_object)) {
 		return NULL;
 	}
 	if (strcmp(wire, "list") == 0) {
@@ -746,7 +662,8 @@ print_timers_result(const char *wire, json_object *result)
 	} else if (strcmp(wire, "switch") == 0) {
 		add_state(&b, result, target, "switched to");
 	} else if (strcmp(wire, "cancel") == 0) {
-		pt_addf(&b, "cancelled %s: its time was discarded\n", target);
+		textbuf_addf(
+		    &b, "cancelled %s: its time was discarded\n", target);
 	} else if (strcmp(wire, "set") == 0) {
 		add_set(&b, result, target);
 	} else if (strcmp(wire, "note") == 0) {
@@ -763,15 +680,17 @@ print_timers_result(const char *wire, json_object *result)
 	if (done && (strcmp(wire, "stop") == 0 || strcmp(wire, "log") == 0)) {
 		/* a work type or role name the daemon knows to be wrong: the
 		 * entry is kept, rejected before it is sent (cwtimed) */
-		json_object *w = jarray(result, "warnings");
+		json_object *w = jsonutil_get_array(result, "warnings");
 
 		for (size_t i = 0; w && i < json_object_array_length(w); i++) {
 			json_object *s = json_object_array_get_idx(w, i);
 
 			if (json_object_is_type(s, json_type_string)) {
-				pt_addf(&b, "warning: %s; the entry will be "
+				textbuf_addf(&b,
+				    "warning: %s; the entry will be "
 				    "rejected: fix it with 'cwtimectl queue "
-				    "edit'\n", json_object_get_string(s));
+				    "edit'\n",
+				    json_object_get_string(s));
 			}
 		}
 	}
@@ -779,5 +698,5 @@ print_timers_result(const char *wire, json_object *result)
 		free(b.s);
 		return NULL;
 	}
-	return pt_take(&b);
+	return textbuf_take(&b);
 }

@@ -22,6 +22,7 @@
 
 #include "common/cleanup.h"
 #include "common/errcode.h"
+#include "common/jsonutil.h"
 #include "core/records.h"
 
 static const char *const state_names[OUTBOX_STATE_COUNT] = {
@@ -56,45 +57,6 @@ bad(struct errbuf *reterr, const char *what, const char *uuid)
 	return errbuf_set(reterr, ERR_JOURNAL_CORRUPT, -EBADMSG,
 	    "outbox record: %s%s%s", what, uuid ? " for entry " : "",
 	    uuid ? uuid : "");
-}
-
-static int
-jadd(json_object *o, const char *key, json_object *v)
-{
-	if (!v) {
-		return -ENOMEM;
-	}
-	if (json_object_object_add(o, key, v) < 0) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static bool
-jget_i64(json_object *o, const char *key, int64_t *ret)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_int)) {
-		return false;
-	}
-	*ret = json_object_get_int64(v);
-	return true;
-}
-
-static bool
-jget_str(json_object *o, const char *key, const char **ret)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string)) {
-		return false;
-	}
-	*ret = json_object_get_string(v);
-	return true;
 }
 
 static void
@@ -338,7 +300,8 @@ add_entries(struct outbox *o, json_object *arr, uint64_t seq, int64_t queued_at,
 		const char *uuid;
 
 		if (!json_object_is_type(je, json_type_object) ||
-		    !jget_str(je, "uuid", &uuid) || !entry_uuid_valid(uuid) ||
+		    !jsonutil_get_str(je, "uuid", &uuid) ||
+		    !entry_uuid_valid(uuid) ||
 		    !json_object_object_get_ex(je, "body", &body) ||
 		    !json_object_is_type(body, json_type_object)) {
 			outbox_truncate(o, base);
@@ -374,11 +337,11 @@ queued_at_of(json_object *p, json_object *timer)
 	json_object *stamp;
 	int64_t t = 0;
 
-	if (jget_i64(p, "queued_at", &t) && t > 0) {
+	if (jsonutil_get_i64(p, "queued_at", &t) && t > 0) {
 		return t;
 	}
 	if (timer && json_object_object_get_ex(timer, "stamp", &stamp) &&
-	    jget_i64(stamp, "wall", &t) && t > 0) {
+	    jsonutil_get_i64(stamp, "wall", &t) && t > 0) {
 		return t;
 	}
 	return 0;
@@ -444,7 +407,7 @@ transition(struct outbox *o, uint16_t type, uint64_t seq, json_object *p,
 	int64_t v = 0;
 	bool keep_error = false;
 
-	if (!jget_str(p, "uuid", &uuid)) {
+	if (!jsonutil_get_str(p, "uuid", &uuid)) {
 		return bad(reterr, "no uuid", NULL);
 	}
 	e = outbox_find(o, uuid);
@@ -456,7 +419,8 @@ transition(struct outbox *o, uint16_t type, uint64_t seq, json_object *p,
 		if (e->state != OUTBOX_PENDING) {
 			goto refused;
 		}
-		if (!jget_i64(p, "n", &v) || v <= (int64_t) e->attempts) {
+		if (!jsonutil_get_i64(p, "n", &v) ||
+		    v <= (int64_t) e->attempts) {
 			return bad(reterr, "attempt number out of order", uuid);
 		}
 		to = OUTBOX_ATTEMPT_STARTED;
@@ -484,7 +448,7 @@ transition(struct outbox *o, uint16_t type, uint64_t seq, json_object *p,
 		    e->state != OUTBOX_ATTEMPT_STARTED) {
 			goto refused;
 		}
-		if (jget_i64(p, "found", &v)) {
+		if (jsonutil_get_i64(p, "found", &v)) {
 			if (v <= 0) {
 				return bad(reterr, "bad remote id", uuid);
 			}
@@ -499,7 +463,7 @@ transition(struct outbox *o, uint16_t type, uint64_t seq, json_object *p,
 		    e->state != OUTBOX_UNKNOWN) {
 			goto refused;
 		}
-		if (!jget_i64(p, "id", &v) || v <= 0) {
+		if (!jsonutil_get_i64(p, "id", &v) || v <= 0) {
 			return bad(reterr, "submitted without an id", uuid);
 		}
 		to = OUTBOX_SUBMITTED;
@@ -558,7 +522,7 @@ transition(struct outbox *o, uint16_t type, uint64_t seq, json_object *p,
 
 		e->attempts = (uint32_t) v;
 		e->ever_attempted = true;
-		if (jget_i64(p, "t0", &t0)) {
+		if (jsonutil_get_i64(p, "t0", &t0)) {
 			e->last_attempt_t0 = t0;
 		}
 	} else if (type == JOURNAL_REC_SUBMITTED) {
@@ -567,8 +531,8 @@ transition(struct outbox *o, uint16_t type, uint64_t seq, json_object *p,
 		e->remote_id = v;
 	} else if (type == JOURNAL_REC_RECONCILED) {
 		e->absent_seen++;
-	} else if (type == JOURNAL_REC_REQUEUED && jget_i64(p, "at", &v) &&
-	    v > 0) {
+	} else if (type == JOURNAL_REC_REQUEUED &&
+	    jsonutil_get_i64(p, "at", &v) && v > 0) {
 		/* it waits again from the re-queue: the time it sat
 		 * rejected was the user's, not the queue's */
 		e->queued_at = v;
@@ -630,7 +594,7 @@ outbox_apply(struct outbox *o, uint16_t type, uint64_t seq,
 		    o, arr, seq, queued_at_of(payload, NULL), reterr);
 	}
 	case JOURNAL_REC_QUEUE_PAUSED:
-		(void) jget_str(payload, "reason", &reason);
+		(void) jsonutil_get_str(payload, "reason", &reason);
 		o->paused = true;
 		snprintf(
 		    o->pause_reason, sizeof(o->pause_reason), "%s", reason);
@@ -666,46 +630,50 @@ entry_snapshot(const struct outbox_entry *e)
 	int r = o ? 0 : -ENOMEM;
 
 	if (r == 0) {
-		r = jadd(o, "uuid", json_object_new_string(e->uuid));
+		r = jsonutil_add(o, "uuid", json_object_new_string(e->uuid));
 	}
 	if (r == 0) {
-		r = jadd(
+		r = jsonutil_add(
 		    o, "state", json_object_new_string(state_names[e->state]));
 	}
 	if (r == 0) {
-		r = jadd(o, "body", json_object_get(e->body));
+		r = jsonutil_add(o, "body", json_object_get(e->body));
 	}
 	if (r == 0) {
-		r = jadd(o, "seq_created",
+		r = jsonutil_add(o, "seq_created",
 		    json_object_new_int64((int64_t) e->seq_created));
 	}
 	if (r == 0) {
-		r = jadd(o, "seq_last",
+		r = jsonutil_add(o, "seq_last",
 		    json_object_new_int64((int64_t) e->seq_last));
 	}
 	if (r == 0) {
-		r = jadd(o, "attempts", json_object_new_int64(e->attempts));
+		r = jsonutil_add(
+		    o, "attempts", json_object_new_int64(e->attempts));
 	}
 	if (r == 0) {
-		r = jadd(o, "ever_attempted",
+		r = jsonutil_add(o, "ever_attempted",
 		    json_object_new_boolean(e->ever_attempted));
 	}
 	if (r == 0) {
-		r = jadd(
+		r = jsonutil_add(
 		    o, "absent_seen", json_object_new_int64(e->absent_seen));
 	}
 	if (r == 0) {
-		r = jadd(o, "remote_id", json_object_new_int64(e->remote_id));
+		r = jsonutil_add(
+		    o, "remote_id", json_object_new_int64(e->remote_id));
 	}
 	if (r == 0) {
-		r = jadd(o, "last_attempt_t0",
+		r = jsonutil_add(o, "last_attempt_t0",
 		    json_object_new_int64(e->last_attempt_t0));
 	}
 	if (r == 0 && e->queued_at > 0) {
-		r = jadd(o, "queued_at", json_object_new_int64(e->queued_at));
+		r = jsonutil_add(
+		    o, "queued_at", json_object_new_int64(e->queued_at));
 	}
 	if (r == 0 && e->last_error) {
-		r = jadd(o, "last_error", json_object_get(e->last_error));
+		r = jsonutil_add(
+		    o, "last_error", json_object_get(e->last_error));
 	}
 	if (r < 0) {
 		json_object_put(o);
@@ -721,15 +689,16 @@ outbox_snapshot(const struct outbox *o)
 	int r = s ? 0 : -ENOMEM;
 
 	if (r == 0) {
-		r = jadd(s, "paused", json_object_new_boolean(o->paused));
+		r = jsonutil_add(
+		    s, "paused", json_object_new_boolean(o->paused));
 	}
 	if (r == 0) {
-		r = jadd(
+		r = jsonutil_add(
 		    s, "pause_reason", json_object_new_string(o->pause_reason));
 	}
 	arr = json_object_new_array();
 	if (r == 0) {
-		r = jadd(s, "entries", arr);
+		r = jsonutil_add(s, "entries", arr);
 	} else {
 		json_object_put(arr);
 	}
@@ -767,7 +736,7 @@ outbox_restore(struct outbox *o, json_object *snap, struct errbuf *reterr)
 	outbox_init(&tmp);
 	tmp.paused = json_object_object_get_ex(snap, "paused", &v) &&
 	    json_object_get_boolean(v);
-	(void) jget_str(snap, "pause_reason", &reason);
+	(void) jsonutil_get_str(snap, "pause_reason", &reason);
 	snprintf(tmp.pause_reason, sizeof(tmp.pause_reason), "%s", reason);
 	n = json_object_array_length(arr);
 	r = reserve(&tmp, n);
@@ -778,17 +747,18 @@ outbox_restore(struct outbox *o, json_object *snap, struct errbuf *reterr)
 		int64_t sc, sl, att, abs, rid, t0;
 
 		if (!json_object_is_type(je, json_type_object) ||
-		    !jget_str(je, "uuid", &uuid) || !entry_uuid_valid(uuid) ||
-		    outbox_find(&tmp, uuid) || !jget_str(je, "state", &state) ||
+		    !jsonutil_get_str(je, "uuid", &uuid) ||
+		    !entry_uuid_valid(uuid) || outbox_find(&tmp, uuid) ||
+		    !jsonutil_get_str(je, "state", &state) ||
 		    outbox_state_from_name(state) == OUTBOX_STATE_INVALID ||
 		    !json_object_object_get_ex(je, "body", &body) ||
 		    !json_object_is_type(body, json_type_object) ||
-		    !jget_i64(je, "seq_created", &sc) ||
-		    !jget_i64(je, "seq_last", &sl) ||
-		    !jget_i64(je, "attempts", &att) ||
-		    !jget_i64(je, "absent_seen", &abs) ||
-		    !jget_i64(je, "remote_id", &rid) ||
-		    !jget_i64(je, "last_attempt_t0", &t0) || att < 0 ||
+		    !jsonutil_get_i64(je, "seq_created", &sc) ||
+		    !jsonutil_get_i64(je, "seq_last", &sl) ||
+		    !jsonutil_get_i64(je, "attempts", &att) ||
+		    !jsonutil_get_i64(je, "absent_seen", &abs) ||
+		    !jsonutil_get_i64(je, "remote_id", &rid) ||
+		    !jsonutil_get_i64(je, "last_attempt_t0", &t0) || att < 0 ||
 		    abs < 0) {
 			r = bad(reterr, "checkpoint: bad entry", NULL);
 			break;
@@ -810,7 +780,7 @@ outbox_restore(struct outbox *o, json_object *snap, struct errbuf *reterr)
 		e->absent_seen = (uint32_t) abs;
 		e->remote_id = rid;
 		e->last_attempt_t0 = t0;
-		if (!jget_i64(je, "queued_at", &e->queued_at) ||
+		if (!jsonutil_get_i64(je, "queued_at", &e->queued_at) ||
 		    e->queued_at < 0) {
 			e->queued_at = 0; /* a checkpoint from before it */
 		}

@@ -21,6 +21,7 @@
 
 #include "common/cleanup.h"
 #include "common/errcode.h"
+#include "common/jsonutil.h"
 #include "common/proto.h"
 #include "core/entry.h"
 #include "core/outbox.h"
@@ -29,19 +30,6 @@
 #include "daemon/commands.h"
 #include "daemon/daemon.h"
 #include "daemon/submitter.h"
-
-static int
-jadd(json_object *o, const char *key, json_object *v)
-{
-	if (!v) {
-		return -ENOMEM;
-	}
-	if (json_object_object_add(o, key, v) < 0) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
 
 /* The entry named by the "id" argument: a UUID prefix (a string, or an
  * integer when cwtimectl parsed an all-digit prefix as a record id).
@@ -100,23 +88,25 @@ entry_json(const struct outbox_entry *e)
 	int r = o ? 0 : -ENOMEM;
 
 	if (r == 0) {
-		r = jadd(o, "id", json_object_new_string(e->uuid));
+		r = jsonutil_add(o, "id", json_object_new_string(e->uuid));
 	}
 	if (r == 0) {
-		r = jadd(o, "state",
+		r = jsonutil_add(o, "state",
 		    json_object_new_string(outbox_state_name(e->state)));
 	}
 	if (r == 0) {
-		r = jadd(o, "attempts", json_object_new_int64(e->attempts));
+		r = jsonutil_add(
+		    o, "attempts", json_object_new_int64(e->attempts));
 	}
 	if (r == 0 && e->remote_id > 0) {
-		r = jadd(o, "remote_id", json_object_new_int64(e->remote_id));
+		r = jsonutil_add(
+		    o, "remote_id", json_object_new_int64(e->remote_id));
 	}
 	if (r == 0) {
-		r = jadd(o, "body", json_object_get(e->body));
+		r = jsonutil_add(o, "body", json_object_get(e->body));
 	}
 	if (r == 0 && e->last_error) {
-		r = jadd(o, "error", json_object_get(e->last_error));
+		r = jsonutil_add(o, "error", json_object_get(e->last_error));
 	}
 	if (r < 0) {
 		json_object_put(o);
@@ -170,9 +160,9 @@ by_payload(const char *uuid)
 {
 	json_object *p = json_object_new_object();
 
-	if (!p || jadd(p, "uuid", json_object_new_string(uuid)) < 0 ||
-	    jadd(p, "by", json_object_new_string("user")) < 0 ||
-	    jadd(p, "at",
+	if (!p || jsonutil_add(p, "uuid", json_object_new_string(uuid)) < 0 ||
+	    jsonutil_add(p, "by", json_object_new_string("user")) < 0 ||
+	    jsonutil_add(p, "at",
 		json_object_new_int64(
 		    clocksrc_real()->wall_s(clocksrc_real()->userdata))) < 0) {
 		json_object_put(p);
@@ -281,7 +271,7 @@ flags_arg(struct request *req, const char *option, json_object *a,
 	}
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(flag_words); i++) {
 		if (strcmp(flag_words[i].option, option) == 0) {
-			r = jadd(
+			r = jsonutil_add(
 			    a, flag_words[i].key, json_object_new_boolean(0));
 		}
 	}
@@ -306,7 +296,8 @@ flags_arg(struct request *req, const char *option, json_object *a,
 			errbuf_set_field(reterr, option);
 			return r;
 		}
-		r = jadd(a, flag_words[i].key, json_object_new_boolean(1));
+		r = jsonutil_add(
+		    a, flag_words[i].key, json_object_new_boolean(1));
 		p += len + (comma ? 1 : 0);
 	}
 	return r;
@@ -333,14 +324,15 @@ edit_args(struct request *req, json_object *a, struct errbuf *reterr)
 		const char *v = request_arg_string(req, map[i][0]);
 
 		if (v) {
-			r = jadd(a, map[i][1], json_object_new_string(v));
+			r = jsonutil_add(
+			    a, map[i][1], json_object_new_string(v));
 		}
 	}
 	if (r == 0 && request_arg_int(req, "agreement", &id)) {
 		char buf[32];
 
 		snprintf(buf, sizeof(buf), "%" PRId64, id);
-		r = jadd(a, "agreement", json_object_new_string(buf));
+		r = jsonutil_add(a, "agreement", json_object_new_string(buf));
 	}
 	if (r == 0) {
 		r = flags_arg(req, "add_to", a, reterr);
@@ -418,8 +410,9 @@ cmd_queue_edit(struct request *req)
 		return;
 	}
 	p = json_object_new_object();
-	if (!p || jadd(p, "uuid", json_object_new_string(e->uuid)) < 0 ||
-	    jadd(p, "body", json_object_get(body)) < 0) {
+	if (!p ||
+	    jsonutil_add(p, "uuid", json_object_new_string(e->uuid)) < 0 ||
+	    jsonutil_add(p, "body", json_object_get(body)) < 0) {
 		request_failf(req, ERR_INTERNAL, NULL, "out of memory");
 		return;
 	}
@@ -486,9 +479,9 @@ reply_submission(struct request *req)
 	json_object *o = json_object_new_object();
 
 	if (o) {
-		(void) jadd(
+		(void) jsonutil_add(
 		    o, "submission", submitter_status_json(d->submitter));
-		(void) jadd(o, "queue",
+		(void) jsonutil_add(o, "queue",
 		    submitter_queue_json(d->submitter, &d->state.outbox));
 	}
 	request_reply(req, o);
@@ -506,7 +499,7 @@ cmd_queue_pause(struct request *req)
 	}
 	p = json_object_new_object();
 	if (p &&
-	    jadd(p, "reason",
+	    jsonutil_add(p, "reason",
 		json_object_new_string(SUBMITTER_USER_PAUSE_REASON)) < 0) {
 		json_object_put(TAKE_PTR(p));
 	}
@@ -652,27 +645,28 @@ flush_reply(struct request *req)
 		}
 	}
 	if (r == 0) {
-		r = jadd(o, "entries", TAKE_PTR(arr));
+		r = jsonutil_add(o, "entries", TAKE_PTR(arr));
 	}
 	if (r == 0) {
-		r = jadd(o, "submitted_entries", TAKE_PTR(done));
+		r = jsonutil_add(o, "submitted_entries", TAKE_PTR(done));
 	}
 	for (int i = 0; r == 0 && i < OUTBOX_STATE_COUNT; i++) {
 		if (i == OUTBOX_DISCARDED) {
 			continue;
 		}
-		r = jadd(o,
+		r = jsonutil_add(o,
 		    i == OUTBOX_ATTEMPT_STARTED
 			? "attempting"
 			: outbox_state_name((enum outbox_state) i),
 		    json_object_new_int64((int64_t) counts[i]));
 	}
 	if (r == 0 && omitted > 0) {
-		r = jadd(
+		r = jsonutil_add(
 		    o, "omitted", json_object_new_int64((int64_t) omitted));
 	}
 	if (r == 0) {
-		r = jadd(o, "submission", submitter_status_json(d->submitter));
+		r = jsonutil_add(
+		    o, "submission", submitter_status_json(d->submitter));
 	}
 	json_object_put(arr);
 	json_object_put(done);

@@ -37,6 +37,7 @@
 
 #include "common/cleanup.h"
 #include "common/errcode.h"
+#include "common/jsonutil.h"
 #include "common/proto.h"
 #include "common/timeparse.h"
 #include "core/classify.h"
@@ -101,18 +102,6 @@ jadd(json_object *o, const char *key, json_object *v)
 	}
 	json_object_object_add(o, key, v);
 	return 0;
-}
-
-static const char *
-jstr(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string)) {
-		return NULL;
-	}
-	return json_object_get_string(v);
 }
 
 /* ---- arguments -> entry fields ---- */
@@ -423,7 +412,7 @@ decorate_timer(json_object *one)
 		json_object_object_add(one, "pause_reason", NULL);
 	}
 	(void) json_object_object_get_ex(one, "fields", &fields);
-	b = jstr(fields, "billableOption");
+	b = jsonutil_str(fields, "billableOption");
 	if (r == 0) {
 		json_object_object_add(one, "billable_option",
 		    b ? json_object_new_string(b) : NULL);
@@ -434,7 +423,7 @@ decorate_timer(json_object *one)
 
 		if (fields &&
 		    json_object_object_get_ex(fields, "workType", &wt)) {
-			name = jstr(wt, "name");
+			name = jsonutil_str(wt, "name");
 			if (!name && json_object_object_get_ex(wt, "id", &v)) {
 				snprintf(buf, sizeof(buf), "%" PRId64,
 				    json_object_get_int64(v));
@@ -463,7 +452,7 @@ oldest_pending_age(const struct outbox *o, int64_t now)
 		    oe->state != OUTBOX_ATTEMPT_STARTED) {
 			continue;
 		}
-		te = jstr(oe->body, "timeEnd");
+		te = jsonutil_str(oe->body, "timeEnd");
 		if (te && timeparse_parse_iso(te, &t, NULL) == 0 &&
 		    (oldest == 0 || t < oldest)) {
 			oldest = t;
@@ -501,7 +490,7 @@ static json_object *
 submission_json(struct daemon *d)
 {
 	json_object *s = submitter_status_json(d->submitter);
-	const char *state = jstr(s, "state"), *why = NULL;
+	const char *state = jsonutil_str(s, "state"), *why = NULL;
 
 	if (!s) {
 		return NULL;
@@ -512,7 +501,8 @@ submission_json(struct daemon *d)
 		why = "no ConnectWise credentials";
 	}
 	if (why && state && strcmp(state, "offline") == 0) {
-		json_object_object_add(s, "reason", json_object_new_string(why));
+		json_object_object_add(
+		    s, "reason", json_object_new_string(why));
 	}
 	return s;
 }
@@ -642,7 +632,7 @@ static json_object *
 changed_json(struct daemon *d, const struct now *now, json_object *payload)
 {
 	const struct tracker *tr = &d->state.tracker;
-	const char *target = jstr(payload, "target");
+	const char *target = jsonutil_str(payload, "target");
 	json_object *pause = NULL, *timers = NULL;
 	/* "": no timer has that key (a cancel's timer is gone) */
 	CLEANUP_JSON json_object *o =
@@ -655,7 +645,7 @@ changed_json(struct daemon *d, const struct now *now, json_object *payload)
 	if (r == 0 && json_object_object_get_ex(payload, "pause", &pause) &&
 	    json_object_is_type(pause, json_type_array)) {
 		for (size_t i = 0; i < json_object_array_length(pause); i++) {
-			const char *k = jstr(
+			const char *k = jsonutil_str(
 			    json_object_array_get_idx(pause, i), "target");
 			CLEANUP_JSON json_object *one = k ?
 			    tracker_status_json(tr, now, k) : NULL;
@@ -778,7 +768,7 @@ on_timer_committed(struct request *req)
 	struct daemon *d = request_daemon(req);
 	json_object *payload = request_data(req);
 	json_object *o;
-	const char *target = jstr(payload, "target");
+	const char *target = jsonutil_str(payload, "target");
 	struct now now;
 
 	ticker_kick(d->ticker);
@@ -803,8 +793,8 @@ on_start_committed(struct request *req)
 {
 	struct daemon *d = request_daemon(req);
 	json_object *payload = request_data(req);
-	const char *target = jstr(payload, "target");
-	const char *warning = jstr(payload, "warning");
+	const char *target = jsonutil_str(payload, "target");
+	const char *warning = jsonutil_str(payload, "warning");
 	json_object *checked = NULL, *o;
 	struct now now;
 
@@ -1126,7 +1116,7 @@ on_ticket_looked_up(const struct cwapi_result *res, void *userdata)
 		label = lk->asked_at;
 	}
 	if (res->cls == CLASSIFY_SUCCESS) {
-		summary = jstr(res->json, "summary");
+		summary = jsonutil_str(res->json, "summary");
 		start_finish(req, &lk->fields, label, summary ? summary : "",
 		    true, NULL);
 		return;
@@ -1743,7 +1733,7 @@ static const char *
 body_target(json_object *body, char buf[TARGET_STR_MAX])
 {
 	json_object *v = NULL, *co = NULL;
-	const char *type = jstr(body, "chargeToType");
+	const char *type = jsonutil_str(body, "chargeToType");
 	struct target tg;
 
 	buf[0] = '\0';
@@ -1756,10 +1746,10 @@ body_target(json_object *body, char buf[TARGET_STR_MAX])
 	    json_object_is_type(v, json_type_int)) {
 		tg.id = json_object_get_int64(v);
 	} else if (tg.type == TARGET_COMPANY &&
-	    json_object_object_get_ex(body, "company", &co) && jstr(co,
+	    json_object_object_get_ex(body, "company", &co) && jsonutil_str(co,
 	    "identifier")) {
 		snprintf(tg.ident, sizeof(tg.ident), "%s",
-		    jstr(co, "identifier"));
+		    jsonutil_str(co, "identifier"));
 	} else {
 		return buf;
 	}
@@ -1871,8 +1861,9 @@ recent_add(json_object *arr, const char *target, const char *summary,
 		return 0;
 	}
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
-		if (strcmp(jstr(json_object_array_get_idx(arr, i), "target"),
-		    target) == 0) {
+		if (strcmp(jsonutil_str(
+			       json_object_array_get_idx(arr, i), "target"),
+			target) == 0) {
 			return 0;
 		}
 	}

@@ -37,6 +37,7 @@
 
 #include "common/cleanup.h"
 #include "common/errcode.h"
+#include "common/jsonutil.h"
 #include "common/timeparse.h"
 #include "core/backoff.h"
 #include "core/classify.h"
@@ -169,58 +170,6 @@ rnd64(const struct submitter *s)
 
 	s->clock->random((uint8_t *) &v, sizeof(v), s->clock->userdata);
 	return v;
-}
-
-static int
-jadd(json_object *o, const char *key, json_object *v)
-{
-	if (!v) {
-		return -ENOMEM;
-	}
-	if (json_object_object_add(o, key, v) < 0) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static const char *
-jstr(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string)) {
-		return NULL;
-	}
-	return json_object_get_string(v);
-}
-
-static bool
-jint(json_object *o, const char *key, int64_t *ret)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_int)) {
-		return false;
-	}
-	*ret = json_object_get_int64(v);
-	return true;
-}
-
-static bool
-jnum(json_object *o, const char *key, double *ret)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    (!json_object_is_type(v, json_type_int) &&
-		!json_object_is_type(v, json_type_double))) {
-		return false;
-	}
-	*ret = json_object_get_double(v);
-	return true;
 }
 
 static unsigned
@@ -403,7 +352,7 @@ payload_uuid(const char *uuid)
 {
 	json_object *p = json_object_new_object();
 
-	if (p && jadd(p, "uuid", json_object_new_string(uuid)) < 0) {
+	if (p && jsonutil_add(p, "uuid", json_object_new_string(uuid)) < 0) {
 		json_object_put(p);
 		return NULL;
 	}
@@ -531,7 +480,7 @@ pause_queue(struct submitter *s, const char *why)
 	uint16_t type = JOURNAL_REC_QUEUE_PAUSED;
 
 	if (s->o->paused || s->pause_pending || !p ||
-	    jadd(p, "reason", json_object_new_string(why)) < 0) {
+	    jsonutil_add(p, "reason", json_object_new_string(why)) < 0) {
 		return;
 	}
 	log_warning("submission paused: %s; the queue resumes on 'cwtimectl "
@@ -632,7 +581,7 @@ body_to_send(struct submitter *s, const struct outbox_entry *e)
 		return b;
 	}
 	snprintf(marker, sizeof(marker), "[cwtimed:%s]", e->uuid);
-	old = jstr(b, "internalNotes");
+	old = jsonutil_str(b, "internalNotes");
 	if (old && strstr(old, marker)) {
 		return b;
 	}
@@ -644,7 +593,8 @@ body_to_send(struct submitter *s, const struct outbox_entry *e)
 		notes = strdup(marker);
 	}
 	if (!notes ||
-	    jadd(b, "internalNotes", json_object_new_string(notes)) < 0) {
+	    jsonutil_add(b, "internalNotes", json_object_new_string(notes)) <
+		0) {
 		free(notes);
 		json_object_put(b);
 		return NULL;
@@ -664,8 +614,9 @@ attempt_failed_local(struct submitter *s, struct meta *m, int r)
 	log_warning("entry %s: %s", m->uuid, detail);
 	m->fails++;
 	m->due_ms = now_ms(s) + (int64_t) backoff_for(s, m, -1);
-	if (!p || jadd(p, "class", json_object_new_string("local")) < 0 ||
-	    jadd(p, "detail", json_object_new_string(detail)) < 0 ||
+	if (!p ||
+	    jsonutil_add(p, "class", json_object_new_string("local")) < 0 ||
+	    jsonutil_add(p, "detail", json_object_new_string(detail)) < 0 ||
 	    journal(s, m->uuid, 1, &type, &p, on_record_committed) < 0) {
 		/* the entry stays ATTEMPT_STARTED in memory: after a
 		 * restart it is UNKNOWN and reconciled; safe, never lost */
@@ -733,9 +684,9 @@ start_attempt(struct submitter *s, struct meta *m, struct outbox_entry *e,
 		post_slot_take(s); /* every way out below gives it back */
 	}
 	if (!p ||
-	    jadd(p, "n", json_object_new_int64((int64_t) e->attempts + 1)) <
-		0 ||
-	    jadd(p, "t0", json_object_new_int64(wall_s(s))) < 0) {
+	    jsonutil_add(
+		p, "n", json_object_new_int64((int64_t) e->attempts + 1)) < 0 ||
+	    jsonutil_add(p, "t0", json_object_new_int64(wall_s(s))) < 0) {
 		release(s, m, true);
 		return;
 	}
@@ -840,7 +791,8 @@ static void
 learn_guid(
     struct submitter *s, const struct cwapi_result *res, const char *uuid)
 {
-	const char *g = res->json ? jstr(res->json, "mobileGuid") : NULL;
+	const char *g =
+	    res->json ? jsonutil_str(res->json, "mobileGuid") : NULL;
 	bool stored = g && strcasecmp(g, uuid) == 0;
 	struct outbox_entry *e = outbox_find(s->o, uuid);
 	json_object *mem;
@@ -848,7 +800,7 @@ learn_guid(
 
 	if (e && !json_object_object_get_ex(e->body, "member", &mem) &&
 	    res->json && json_object_object_get_ex(res->json, "member", &mem) &&
-	    jint(mem, "id", &mid) && mid > 0) {
+	    jsonutil_get_i64(mem, "id", &mid) && mid > 0) {
 		s->learned_member_id = mid;
 	}
 
@@ -943,19 +895,22 @@ post_result_record(struct submitter *s, struct meta *m,
 	case CLASSIFY_POST_SUBMITTED:
 		types[n] = JOURNAL_REC_SUBMITTED;
 		if (r == 0) {
-			r = jadd(p, "id", json_object_new_int64(res->id));
+			r = jsonutil_add(
+			    p, "id", json_object_new_int64(res->id));
 		}
 		if (r == 0) {
-			r = jadd(p, "how", json_object_new_string("created"));
+			r = jsonutil_add(
+			    p, "how", json_object_new_string("created"));
 		}
 		break;
 	case CLASSIFY_POST_UNKNOWN:
 		types[n] = JOURNAL_REC_OUTCOME_UNKNOWN;
 		if (r == 0 && res->status > 0) {
-			r = jadd(p, "status", json_object_new_int(res->status));
+			r = jsonutil_add(
+			    p, "status", json_object_new_int(res->status));
 		}
 		if (r == 0) {
-			r = jadd(p, "detail",
+			r = jsonutil_add(p, "detail",
 			    json_object_new_string(res->status ? res->err.msg
 				    : res->detail
 				    ? res->detail
@@ -966,20 +921,20 @@ post_result_record(struct submitter *s, struct meta *m,
 	case CLASSIFY_POST_PENDING_PAUSE:
 		types[n] = JOURNAL_REC_ATTEMPT_FAILED;
 		if (r == 0) {
-			r = jadd(p, "class",
+			r = jsonutil_add(p, "class",
 			    json_object_new_string(
 				classify_class_name(res->cls)));
 		}
 		if (r == 0) {
 			r = res->status > 0
-			    ? jadd(
+			    ? jsonutil_add(
 				  p, "status", json_object_new_int(res->status))
-			    : jadd(p, "curl",
+			    : jsonutil_add(p, "curl",
 				  json_object_new_string(
 				      classify_xfer_name(res->xfer)));
 		}
 		if (r == 0) {
-			r = jadd(p, "detail",
+			r = jsonutil_add(p, "detail",
 			    json_object_new_string(res->status ? res->err.msg
 				    : res->detail	       ? res->detail
 							       : ""));
@@ -988,25 +943,26 @@ post_result_record(struct submitter *s, struct meta *m,
 	default: /* REJECTED, REJECTED_PAUSE */
 		types[n] = JOURNAL_REC_REJECTED;
 		if (r == 0) {
-			r = jadd(p, "status", json_object_new_int(res->status));
+			r = jsonutil_add(
+			    p, "status", json_object_new_int(res->status));
 		}
 		if (r == 0) {
-			r = jadd(p, "code",
+			r = jsonutil_add(p, "code",
 			    json_object_new_string(res->cw_code[0]
 				    ? res->cw_code
 				    : errcode_name(res->err.code)));
 		}
 		if (r == 0) {
-			r = jadd(p, "message",
+			r = jsonutil_add(p, "message",
 			    json_object_new_string(
 				res->err.msg[0] ? res->err.msg : "rejected"));
 		}
 		if (r == 0 && res->err.field[0]) {
-			r = jadd(
+			r = jsonutil_add(
 			    p, "field", json_object_new_string(res->err.field));
 		}
 		if (r == 0) {
-			r = jadd(p, "attempts",
+			r = jsonutil_add(p, "attempts",
 			    json_object_new_int64(e ? e->attempts : 0));
 		}
 		break;
@@ -1018,8 +974,9 @@ post_result_record(struct submitter *s, struct meta *m,
 	    !s->o->paused && !s->pause_pending) {
 		pause_reason(res, why, sizeof(why));
 		pause = json_object_new_object();
-		r = pause ? jadd(pause, "reason", json_object_new_string(why))
-			  : -ENOMEM;
+		r = pause
+		    ? jsonutil_add(pause, "reason", json_object_new_string(why))
+		    : -ENOMEM;
 		log_warning(
 		    "submission paused: %s; the queue resumes on "
 		    "'cwtimectl queue resume', a reload, or after an hourly "
@@ -1137,8 +1094,8 @@ natural_key(struct submitter *s, const struct outbox_entry *e,
 
 	memset(k, 0, sizeof(*k));
 	if (json_object_object_get_ex(e->body, "member", &mem)) {
-		k->member_identifier = jstr(mem, "identifier");
-		(void) jint(mem, "id", &k->member_id);
+		k->member_identifier = jsonutil_str(mem, "identifier");
+		(void) jsonutil_get_i64(mem, "id", &k->member_id);
 	}
 	if (!k->member_identifier && k->member_id <= 0) {
 		/* no member in the body: ConnectWise used the API member,
@@ -1158,12 +1115,12 @@ natural_key(struct submitter *s, const struct outbox_entry *e,
 			k->member_identifier = s->cfg.member_identifier;
 		}
 	}
-	k->charge_to_type = jstr(e->body, "chargeToType");
+	k->charge_to_type = jsonutil_str(e->body, "chargeToType");
 	if (!k->charge_to_type) {
 		k->charge_to_type = "Company";
 	}
-	(void) jint(e->body, "chargeToId", &k->charge_to_id);
-	ts = jstr(e->body, "timeStart");
+	(void) jsonutil_get_i64(e->body, "chargeToId", &k->charge_to_id);
+	ts = jsonutil_str(e->body, "timeStart");
 	return (k->member_identifier || k->member_id > 0) && ts &&
 	    timeparse_parse_iso(ts, &k->time_start, &err) == 0;
 }
@@ -1177,10 +1134,11 @@ judge_guid(const struct submitter *s, const char *uuid, json_object *arr,
 
 	for (size_t i = 0; i < n; i++) {
 		json_object *x = json_object_array_get_idx(arr, i);
-		const char *g = jstr(x, "mobileGuid");
+		const char *g = jsonutil_str(x, "mobileGuid");
 		int64_t id;
 
-		if (g && strcasecmp(g, uuid) == 0 && jint(x, "id", &id)) {
+		if (g && strcasecmp(g, uuid) == 0 &&
+		    jsonutil_get_i64(x, "id", &id)) {
 			ours++;
 			*ret_id = id;
 		}
@@ -1203,7 +1161,8 @@ judge_guid(const struct submitter *s, const char *uuid, json_object *arr,
 static bool
 times_match(json_object *mine, json_object *theirs)
 {
-	const char *a = jstr(mine, "timeEnd"), *b = jstr(theirs, "timeEnd");
+	const char *a = jsonutil_str(mine, "timeEnd"),
+		   *b = jsonutil_str(theirs, "timeEnd");
 	struct errbuf err;
 	int64_t ta, tb;
 	double ha, hb;
@@ -1214,8 +1173,9 @@ times_match(json_object *mine, json_object *theirs)
 			return false;
 		}
 	}
-	if (jnum(mine, "actualHours", &ha) &&
-	    jnum(theirs, "actualHours", &hb) && fabs(ha - hb) > 0.005) {
+	if (jsonutil_get_num(mine, "actualHours", &ha) &&
+	    jsonutil_get_num(theirs, "actualHours", &hb) &&
+	    fabs(ha - hb) > 0.005) {
 		return false;
 	}
 	return true;
@@ -1231,11 +1191,11 @@ judge_natural(const struct outbox_entry *e, json_object *arr, int64_t *ret_id,
 	snprintf(marker, sizeof(marker), "[cwtimed:%s]", e->uuid);
 	for (size_t i = 0; i < n; i++) {
 		json_object *x = json_object_array_get_idx(arr, i);
-		const char *g = jstr(x, "mobileGuid");
-		const char *notes = jstr(x, "internalNotes");
+		const char *g = jsonutil_str(x, "mobileGuid");
+		const char *notes = jsonutil_str(x, "internalNotes");
 		int64_t id;
 
-		if (!jint(x, "id", &id)) {
+		if (!jsonutil_get_i64(x, "id", &id)) {
 			continue;
 		}
 		if ((g && strcasecmp(g, e->uuid) == 0) ||
@@ -1416,9 +1376,10 @@ on_recon_done(const struct cwapi_result *res, void *userdata)
 		}
 		m->op = OP_RECORD;
 		if (!p1 || !p2 ||
-		    jadd(p1, "found", json_object_new_int64(id)) < 0 ||
-		    jadd(p2, "id", json_object_new_int64(id)) < 0 ||
-		    jadd(p2, "how", json_object_new_string("reconciled")) < 0 ||
+		    jsonutil_add(p1, "found", json_object_new_int64(id)) < 0 ||
+		    jsonutil_add(p2, "id", json_object_new_int64(id)) < 0 ||
+		    jsonutil_add(
+			p2, "how", json_object_new_string("reconciled")) < 0 ||
 		    journal(s, m->uuid, 2, types, ps, on_record_committed) <
 			0) {
 			release(s, m, false);
@@ -1434,11 +1395,14 @@ on_recon_done(const struct cwapi_result *res, void *userdata)
 			post_slot_give(s);
 		}
 		m->op = OP_RECORD;
-		if (!p || jadd(p, "status", json_object_new_int(0)) < 0 ||
-		    jadd(p, "code", json_object_new_string("ambiguous")) < 0 ||
-		    jadd(p, "message", json_object_new_string(why)) < 0 ||
-		    jadd(p, "attempts", json_object_new_int64(e->attempts)) <
+		if (!p ||
+		    jsonutil_add(p, "status", json_object_new_int(0)) < 0 ||
+		    jsonutil_add(
+			p, "code", json_object_new_string("ambiguous")) < 0 ||
+		    jsonutil_add(p, "message", json_object_new_string(why)) <
 			0 ||
+		    jsonutil_add(p, "attempts",
+			json_object_new_int64(e->attempts)) < 0 ||
 		    journal(s, m->uuid, 1, &type, &p, on_record_committed) <
 			0) {
 			release(s, m, false);
@@ -1459,7 +1423,8 @@ on_recon_done(const struct cwapi_result *res, void *userdata)
 		log_info("entry %s: not in ConnectWise (read twice); posting "
 			 "it again",
 		    m->uuid);
-		if (!p || jadd(p, "absent", json_object_new_boolean(1)) < 0) {
+		if (!p ||
+		    jsonutil_add(p, "absent", json_object_new_boolean(1)) < 0) {
 			release(s, m, true);
 			return;
 		}
@@ -1537,7 +1502,7 @@ on_learn_done(const struct cwapi_result *res, void *userdata)
 	if (res->cls == CLASSIFY_SUCCESS && res->json) {
 		int64_t id = 0;
 
-		(void) jint(res->json, "id", &id);
+		(void) jsonutil_get_i64(res->json, "id", &id);
 		for (size_t i = s->o->n_entries; i-- > 0;) {
 			if (s->o->entries[i]->remote_id == id && id > 0) {
 				uuid = s->o->entries[i]->uuid;
@@ -2240,21 +2205,23 @@ submitter_status_json(const struct submitter *s)
 		submitter_get_status(s, &st);
 	}
 	if (r == 0) {
-		r = jadd(o, "state",
+		r = jsonutil_add(o, "state",
 		    json_object_new_string(submitter_health_name(st.health)));
 	}
 	if (r == 0) {
-		r = jadd(o, "reason", json_object_new_string(st.reason));
+		r = jsonutil_add(
+		    o, "reason", json_object_new_string(st.reason));
 	}
 	if (r == 0) {
-		r = jadd(o, "breaker", json_object_new_string(st.breaker));
+		r = jsonutil_add(
+		    o, "breaker", json_object_new_string(st.breaker));
 	}
 	if (r == 0) {
-		r = jadd(o, "oldest_pending_age_s",
+		r = jsonutil_add(o, "oldest_pending_age_s",
 		    json_object_new_int64(st.oldest_pending_age_s));
 	}
 	if (r == 0) {
-		r = jadd(o, "oldest_flagged",
+		r = jsonutil_add(o, "oldest_flagged",
 		    json_object_new_boolean(st.oldest_flagged));
 	}
 	if (r < 0) {
@@ -2276,7 +2243,7 @@ submitter_queue_json(const struct submitter *s, const struct outbox *ob)
 		n[i] = outbox_count(ob, (enum outbox_state) i);
 	}
 	for (int i = 0; r == 0 && i < OUTBOX_STATE_COUNT; i++) {
-		r = jadd(o,
+		r = jsonutil_add(o,
 		    i == OUTBOX_ATTEMPT_STARTED
 			? "attempting"
 			: outbox_state_name((enum outbox_state) i),
