@@ -48,6 +48,9 @@ class Daemon:
         cdir = os.path.join(self.config, "cwtimed")
         os.makedirs(cdir, mode=0o700, exist_ok=True)
         with open(os.path.join(cdir, "cwtimed.conf"), "w") as f:
+            # back-dated timers must not be cut at a midnight that
+            # depends on when the test runs (as timerlib does)
+            f.write("[timers]\nsplit_at_midnight = no\n")
             f.write("[api]\nurl = %s\ncompany = %s\nmember = jdoe\n%s"
                     % (api_url, client.COMPANY, extra_conf))
             if not creds:  # the offline daemon: a short [reference] ttl
@@ -636,7 +639,8 @@ def test_show_edit_delete(d, cw, log):
         {"op": "replace", "path": "actualHours", "value": 1.75},
         {"op": "replace", "path": "billableOption", "value": "NoCharge"}],
        "entry edit --deduct recomputes actualHours", (code, err, p))
-    for args, what in [(("--hours", "1", "--end", "10:00"), "--hours and --end"),
+    for args, what in [(("--hours", "1", "--end", "2024-02-27 10:00"),
+                        "--hours and --end"),
                        ((), "nothing to change"),
                        (("--hours", "30"), "at most 24")]:
         code, out, err = d.ctl("entry", "edit", "1003", *args)
