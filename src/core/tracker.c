@@ -1221,17 +1221,20 @@ build_stop_one(const struct tracker *t, const struct tracker_timer *tm,
 		if (at != 0) {
 			int64_t want = (at - tm->start_wall) * NS;
 
-			if (want > end_pos) {
-				return errbuf_set(reterr, ERR_TIME_IN_FUTURE,
-				    -EINVAL,
-				    "--at is later than the timer's current "
-				    "end");
-			}
 			if (want <= 0) {
 				return errbuf_set(reterr, ERR_BAD_TIME, -EINVAL,
 				    "--at is before the timer's start");
 			}
-			end_pos = want;
+			/* The caller refuses an --at in the future. A later
+			 * --at still lands past end_pos when the timer is
+			 * paused (its time ends where the pause began) or by
+			 * a fraction of a second when the start fell inside
+			 * a second (start_wall is whole seconds): both end
+			 * at the timer's own end, as the stop with no --at
+			 * does. */
+			if (want < end_pos) {
+				end_pos = want;
+			}
 		}
 		break;
 	}

@@ -792,6 +792,67 @@ test_stop_while_paused(void **state)
 	json_object_put(stop);
 }
 
+/* stop --at with a time after a paused timer's pause began ends it where
+ * the pause began; --at before the pause cuts it there. (CI once failed
+ * "stop --all --at now" with both timers paused: the --at was refused as
+ * later than the timers' end.) */
+static void
+test_stop_at_while_paused(void **state)
+{
+	struct fx *f = *state;
+	struct tracker_stop_args later = {.at = W0 + 3000};
+	struct tracker_stop_args earlier = {.at = W0 + 600};
+	struct tracker_stop_args before = {.at = W0 - 1};
+	json_object *stop, *p = NULL;
+	struct errbuf e = {0};
+	uint16_t type;
+	struct now n = plain(9999);
+
+	do_start(f, "ticket:14", plain(0));
+	do_simple(f, tracker_prepare_pause, NULL, plain(1500));
+	assert_int_equal(tracker_prepare_stop(&f->st.tracker, &before, &n,
+			     &type, &p, &e),
+	    -EINVAL);
+	assert_string_equal(e.msg, "--at is before the timer's start");
+	stop = do_stop(f, &later, n);
+	assert_string_equal(body_field(entry_at(stop, 0, 0), "timeEnd"),
+	    "\"2026-11-20T09:25:00Z\"");
+	json_object_put(stop);
+
+	do_start(f, "ticket:14", plain(10000));
+	do_simple(f, tracker_prepare_pause, NULL, plain(11000));
+	earlier.at = W0 + 10600;
+	stop = do_stop(f, &earlier, plain(12000));
+	assert_string_equal(body_field(entry_at(stop, 0, 0), "timeEnd"),
+	    "\"2026-11-20T11:56:40Z\"");
+	json_object_put(stop);
+}
+
+/* A start inside a second: wall seconds W0 at monotonic 1000.9 s. At
+ * monotonic 1600.3 s the wall clock reads W0+600 (truncated), and
+ * "stop --at <that second>" is 0.6 s past the timer's own end. It ends the
+ * timer at its end instead of failing (a hotkey "stop --at now" did). */
+static void
+test_stop_at_now_subsecond(void **state)
+{
+	struct fx *f = *state;
+	struct tracker_stop_args a = {.at = W0 + 600};
+	struct now start = plain(0), end = plain(600);
+	json_object *stop;
+
+	start.mono_ns += 900000000;
+	start.boot_ns += 900000000;
+	end.mono_ns += 300000000;
+	end.boot_ns += 300000000;
+	do_start(f, "ticket:21", start);
+	stop = do_stop(f, &a, end);
+	assert_string_equal(body_field(entry_at(stop, 0, 0), "timeStart"),
+	    "\"2026-11-20T09:00:00Z\"");
+	assert_string_equal(body_field(entry_at(stop, 0, 0), "timeEnd"),
+	    "\"2026-11-20T09:09:59Z\"");
+	json_object_put(stop);
+}
+
 static void
 test_adjust_note_set(void **state)
 {
@@ -1460,6 +1521,10 @@ main(void)
 		test_pause_deduct_and_split, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_stop_while_paused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_stop_at_while_paused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_stop_at_now_subsecond, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_adjust_note_set, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
