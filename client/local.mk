@@ -9,9 +9,10 @@ libcwtclient_a_SOURCES = \
 
 bin_PROGRAMS += cwtimectl
 cwtimectl_SOURCES = %D%/cwtimectl.c
-# json-c from libjson-c.a when configure found it (CWT_CLIENT_JSONC_LIBS):
-# one shared library less to load at each start.
-cwtimectl_LDADD = libcwtclient.a libcwtcommon.a $(CWT_CLIENT_JSONC_LIBS)
+# A static PIE when configure could link one (--enable-static-client): no
+# dynamic loader at each start.
+cwtimectl_LDFLAGS = $(AM_LDFLAGS) $(CWT_CLIENT_LDFLAGS)
+cwtimectl_LDADD = libcwtclient.a libcwtcommon.a $(JSONC_LIBS)
 
 # Shell completions come from the verb table: the program prints them
 # (cwtimectl --completions SHELL), so they cannot drift from the parser.

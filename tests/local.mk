@@ -10,6 +10,7 @@ AM_TESTS_ENVIRONMENT = \
 	export top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)'; \
 	export PYTHON3='$(PYTHON3)' CWTIMED='$(abs_top_builddir)/cwtimed'; \
 	export CWTIMECTL='$(abs_top_builddir)/cwtimectl'; \
+	export CWT_STATIC_CLIENT='$(CWT_STATIC_CLIENT)'; \
 	export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1; \
 	export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1; \
 	export DBUS_SYSTEM_BUS_ADDRESS='unix:path=/nonexistent/cwtimed-tests-use-no-system-bus';

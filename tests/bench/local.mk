@@ -11,7 +11,8 @@ CWT_BENCH_BINS = %D%/floor-client %D%/fsync-loop %D%/journal-commit \
 noinst_PROGRAMS += $(CWT_BENCH_BINS)
 %C%_floor_client_SOURCES = %D%/floor-client.c
 # linked like cwtimectl (the issue's definition of the floor)
-%C%_floor_client_LDADD = libcwtcommon.a $(CWT_CLIENT_JSONC_LIBS)
+%C%_floor_client_LDFLAGS = $(AM_LDFLAGS) $(CWT_CLIENT_LDFLAGS)
+%C%_floor_client_LDADD = libcwtcommon.a $(JSONC_LIBS)
 %C%_fsync_loop_SOURCES = %D%/fsync-loop.c %D%/bench-args.h
 %C%_journal_commit_SOURCES = %D%/journal-commit.c %D%/bench-args.h
 %C%_journal_commit_CFLAGS = $(libcwtdaemon_a_CFLAGS)

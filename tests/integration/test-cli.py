@@ -171,7 +171,45 @@ def main():
     return 1 if failed else 0
 
 
+def elf_interp(path):
+    """(e_type, has PT_INTERP) of a 64-bit little-endian ELF file."""
+    import struct
+    with open(path, "rb") as f:
+        h = f.read(64)
+        if h[:4] != b"\x7fELF" or h[4] != 2 or h[5] != 1:
+            return None, None
+        e_type, = struct.unpack_from("<H", h, 16)
+        phoff, = struct.unpack_from("<Q", h, 32)
+        phentsize, phnum = struct.unpack_from("<HH", h, 54)
+        f.seek(phoff)
+        ph = f.read(phentsize * phnum)
+    types = [struct.unpack_from("<I", ph, i * phentsize)[0]
+             for i in range(phnum)]
+    return e_type, 3 in types  # PT_INTERP
+
+
+def static_client_test():
+    """configure's --enable-static-client choice is what was built: a
+    static PIE (position independent, no dynamic loader) or a dynamic
+    program."""
+    want = os.environ.get("CWT_STATIC_CLIENT")
+    if want not in ("yes", "no"):
+        check(None, "cwtimectl linked as configured",
+              "CWT_STATIC_CLIENT not set (not run by make check)")
+        return
+    e_type, interp = elf_interp(CTL)
+    if want == "yes":
+        check(e_type == 3 and interp is False,
+              "cwtimectl is a static PIE (--enable-static-client)",
+              "e_type %r, PT_INTERP %r" % (e_type, interp))
+    else:
+        check(interp is True, "cwtimectl is linked dynamically "
+              "(--disable-static-client or a sanitizer build)",
+              "e_type %r, PT_INTERP %r" % (e_type, interp))
+
+
 def body(tmp):
+    static_client_test()
     sock = os.path.join(tmp, "fake.sock")
     fake = FakeDaemon(sock, handler)
     S = ["--socket", sock]
