@@ -27,6 +27,7 @@
 #include "client/print-timers.h"
 #include "common/cleanup.h"
 #include "common/errcode.h"
+#include "common/jsonutil.h"
 #include "common/proto.h"
 
 #define HINT_START                                                             \
@@ -119,15 +120,127 @@ reply_error(json_object *reply, struct errbuf *e)
 	errbuf_set_field(e, field);
 }
 
-/* One request on a new connection. Returns 0 with the reply's result in
+/* Checks a reply to request id and takes its result: 0 with the result in
  * *ret_result (a new reference; {} when absent), or -1 with the reason in
- * *e (a daemon error reply or a transport failure). */
+ * *e (the daemon's error, or a reply that breaks the protocol). Consumes
+ * reply. */
+static int
+take_result(json_object *reply, int64_t id, json_object **ret_result,
+    struct errbuf *e)
+{
+	CLEANUP_JSON json_object *msg = reply;
+	json_object *v = NULL, *res = NULL;
+
+	if (!json_object_object_get_ex(msg, "id", &v) ||
+	    !json_object_is_type(v, json_type_int) ||
+	    json_object_get_int64(v) != id) {
+		json_object *ok = NULL;
+
+		/* A reply without our id is the daemon refusing the line
+		 * itself (id null): report its error if it has one. */
+		if (!json_object_object_get_ex(msg, "ok", &ok) ||
+		    json_object_get_boolean(ok)) {
+			errbuf_set(e, ERR_PROTOCOL_VERSION, 0,
+			    "cwtimed answered another request");
+			return -1;
+		}
+	}
+	if (!json_object_object_get_ex(msg, "ok", &v) ||
+	    !json_object_is_type(v, json_type_boolean)) {
+		errbuf_set(e, ERR_PROTOCOL_VERSION, 0,
+		    "cwtimed's reply has no \"ok\"");
+		return -1;
+	}
+	if (!json_object_get_boolean(v)) {
+		reply_error(msg, e);
+		return -1;
+	}
+	if (json_object_object_get_ex(msg, "result", &res) && res) {
+		*ret_result = json_object_get(res);
+	} else {
+		*ret_result = json_object_new_object();
+	}
+	return 0;
+}
+
+/* A list longer than a reply line comes in parts (cwtimed-ipc(7), "more"):
+ * while result has "more", asks for the next part on the same connection
+ * and appends its items to result[key]. At the end result is what one
+ * unbounded line would have been: every item, "returned" all of them,
+ * "truncated" false, no "more". */
+static int
+fetch_rest(struct conn *c, json_object *result, int64_t id, struct errbuf *e)
+{
+	json_object *more = NULL;
+
+	while (json_object_object_get_ex(result, "more", &more) &&
+	    json_object_is_type(more, json_type_object)) {
+		const char *key = jsonutil_str(more, "key");
+		int64_t cursor = 0, from = 0, total = 0;
+		json_object *list = NULL, *part = NULL, *items = NULL;
+		json_object *reply = NULL;
+		char line[160];
+
+		if (!key || !jsonutil_get_i64(more, "cursor", &cursor) ||
+		    !jsonutil_get_i64(more, "from", &from) ||
+		    !jsonutil_get_i64(more, "total", &total) ||
+		    !json_object_object_get_ex(result, key, &list) ||
+		    !json_object_is_type(list, json_type_array) ||
+		    (int64_t) json_object_array_length(list) != from ||
+		    from >= total) {
+			errbuf_set(e, ERR_PROTOCOL_VERSION, 0,
+			    "cwtimed's \"more\" does not follow its list");
+			return -1;
+		}
+		snprintf(line, sizeof(line),
+		    "{\"v\":%d,\"id\":%lld,\"cmd\":\"more\",\"args\":"
+		    "{\"cursor\":%lld,\"from\":%lld}}",
+		    PROTO_VERSION, (long long) ++id, (long long) cursor,
+		    (long long) from);
+		if (conn_send_line(c, line, e) < 0 ||
+		    conn_read_reply(c, &reply, e) < 0 ||
+		    take_result(reply, id, &part, e) < 0) {
+			return -1;
+		}
+		if (!json_object_object_get_ex(part, key, &items) ||
+		    !json_object_is_type(items, json_type_array) ||
+		    json_object_array_length(items) == 0) {
+			json_object_put(part);
+			errbuf_set(e, ERR_PROTOCOL_VERSION, 0,
+			    "cwtimed's next part of the list is empty");
+			return -1;
+		}
+		for (size_t i = 0; i < json_object_array_length(items); i++) {
+			json_object_array_add(list,
+			    json_object_get(json_object_array_get_idx(items, i)));
+		}
+		if (json_object_object_get_ex(part, "more", &more)) {
+			json_object_object_add(result, "more",
+			    json_object_get(more));
+		} else {
+			json_object_object_del(result, "more");
+		}
+		json_object_put(part);
+		json_object_object_add(result, "returned",
+		    json_object_new_int64(
+			(int64_t) json_object_array_length(list)));
+		json_object_object_add(result, "truncated",
+		    json_object_new_boolean(
+			(int64_t) json_object_array_length(list) < total));
+	}
+	return 0;
+}
+
+/* One request on a new connection (and the rest of a long list on the
+ * same one). Returns 0 with the reply's result in *ret_result (a new
+ * reference; {} when absent), or -1 with the reason in *e (a daemon error
+ * reply or a transport failure). */
 static int
 call(const char *socket, const char *line, int64_t id, int timeout_s,
     json_object **ret_result, struct errbuf *e)
 {
 	struct conn c;
-	json_object *reply = NULL, *v = NULL;
+	json_object *reply = NULL, *result = NULL;
 	int r;
 
 	r = conn_open(&c, socket, timeout_s, e);
@@ -137,45 +250,18 @@ call(const char *socket, const char *line, int64_t id, int timeout_s,
 	if (r >= 0) {
 		r = conn_read_reply(&c, &reply, e);
 	}
+	if (r >= 0) {
+		r = take_result(reply, id, &result, e);
+	}
+	if (r >= 0) {
+		r = fetch_rest(&c, result, id, e);
+	}
 	conn_fini(&c);
 	if (r < 0) {
+		json_object_put(result);
 		return -1;
 	}
-	if (!json_object_object_get_ex(reply, "id", &v) ||
-	    !json_object_is_type(v, json_type_int) ||
-	    json_object_get_int64(v) != id) {
-		json_object *ok = NULL;
-
-		/* A reply without our id is the daemon refusing the line
-		 * itself (id null): report its error if it has one. */
-		if (!json_object_object_get_ex(reply, "ok", &ok) ||
-		    json_object_get_boolean(ok)) {
-			json_object_put(reply);
-			errbuf_set(e, ERR_PROTOCOL_VERSION, 0,
-			    "cwtimed answered another request");
-			return -1;
-		}
-	}
-	if (!json_object_object_get_ex(reply, "ok", &v) ||
-	    !json_object_is_type(v, json_type_boolean)) {
-		json_object_put(reply);
-		errbuf_set(e, ERR_PROTOCOL_VERSION, 0,
-		    "cwtimed's reply has no \"ok\"");
-		return -1;
-	}
-	if (!json_object_get_boolean(v)) {
-		reply_error(reply, e);
-		json_object_put(reply);
-		return -1;
-	}
-	json_object *res = NULL;
-
-	if (json_object_object_get_ex(reply, "result", &res) && res) {
-		*ret_result = json_object_get(res);
-	} else {
-		*ret_result = json_object_new_object();
-	}
-	json_object_put(reply);
+	*ret_result = result;
 	return 0;
 }
 

@@ -37,6 +37,7 @@
 #include "core/conditions.h"
 #include "core/refdata.h"
 #include "core/target.h"
+#include "daemon/cmd-more.h"
 #include "daemon/cmd-ref.h"
 #include "daemon/config.h"
 #include "daemon/cwapi.h"
@@ -409,8 +410,6 @@ search_result(struct op *op, json_object *items, size_t pages)
 	json_object *o = json_object_new_object();
 	double hours = 0, billable = 0;
 	size_t n = json_object_array_length(items);
-	json_object *list;
-	bool truncated = false;
 
 	for (size_t i = 0; i < n; i++) {
 		json_object *e = json_object_array_get_idx(items, i);
@@ -442,15 +441,6 @@ search_result(struct op *op, json_object *items, size_t pages)
 	    json_object_new_double(round_to(billable, 100)));
 	json_object_object_add(
 	    o, "pages", json_object_new_int64((int64_t) pages));
-	/* The totals cover every match; the records, what fits in a reply
-	 * line (narrow the filter or use --limit for the rest). */
-	list = cmdref_fit_array(items, CMDREF_REPLY_BUDGET, &truncated);
-	json_object_object_add(o, "returned",
-	    json_object_new_int64(
-		list ? (int64_t) json_object_array_length(list) : 0));
-	json_object_object_add(
-	    o, "truncated", json_object_new_boolean(truncated));
-	json_object_object_add(o, "entries", list);
 	return o;
 }
 
@@ -464,7 +454,12 @@ on_search_done(int r, json_object *items, size_t pages,
 		op_fail(op, err);
 		return;
 	}
-	op_reply(op, search_result(op, items, pages));
+	/* The totals cover every match; the records go in line-sized parts
+	 * (cmd-more.h). */
+	if (op->req) {
+		request_reply_list(op->req, search_result(op, items, pages),
+		    "entries", items);
+	}
 }
 
 static void

@@ -208,30 +208,6 @@ cmdref_list_all(struct cmdref_client *c, const struct cwapi_list_query *q,
 	return 0;
 }
 
-json_object *
-cmdref_fit_array(json_object *items, size_t budget, bool *ret_truncated)
-{
-	json_object *out = json_object_new_array();
-	size_t n = json_object_array_length(items), used = 2;
-
-	*ret_truncated = false;
-	for (size_t i = 0; out && i < n; i++) {
-		json_object *e = json_object_array_get_idx(items, i);
-		/* escaped slashes are the longer form: count that one */
-		size_t len = strlen(json_object_to_json_string_ext(
-				 e, JSON_C_TO_STRING_PLAIN)) +
-		    1;
-
-		if (used + len > budget) {
-			*ret_truncated = true;
-			break;
-		}
-		used += len;
-		json_object_array_add(out, json_object_get(e));
-	}
-	return out;
-}
-
 /* ---- the cache ---- */
 
 struct waiter {

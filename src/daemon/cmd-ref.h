@@ -70,15 +70,6 @@ typedef void cmdref_list_fn(int r, json_object *items, size_t pages,
 int cmdref_list_all(struct cmdref_client *c, const struct cwapi_list_query *q,
     size_t limit, cmdref_list_fn *cb, void *userdata);
 
-/* Reply lines are at most PROTO_LINE_MAX bytes: a new array with the
- * first records of items (references taken) whose JSON fits in budget
- * bytes; *ret_truncated tells whether some were left out. NULL on
- * ENOMEM. */
-json_object *cmdref_fit_array(
-    json_object *items, size_t budget, bool *ret_truncated);
-
-/* What a reply may spend on records (the rest: totals, framing). */
-#define CMDREF_REPLY_BUDGET (PROTO_LINE_MAX - 4096)
 
 /* ---- the reference data cache ---- */
 

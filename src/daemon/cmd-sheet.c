@@ -25,6 +25,7 @@
 #include "common/cleanup.h"
 #include "core/conditions.h"
 #include "daemon/cmd-entry.h"
+#include "daemon/cmd-more.h"
 #include "daemon/cmd-ref.h"
 #include "daemon/config.h"
 #include "daemon/cwapi.h"
@@ -162,14 +163,8 @@ on_sheets(int r, json_object *items, size_t pages, const struct errbuf *err,
 		json_object_object_add(o, "count",
 		    json_object_new_int64(
 			(int64_t) json_object_array_length(items)));
-		bool truncated = false;
-
-		json_object_object_add(o, "sheets",
-		    cmdref_fit_array(items, CMDREF_REPLY_BUDGET, &truncated));
-		json_object_object_add(
-		    o, "truncated", json_object_new_boolean(truncated));
 	}
-	request_reply(op->req, o);
+	request_reply_list(op->req, o, "sheets", items);
 }
 
 static void
@@ -267,15 +262,8 @@ on_show_entries(int r, json_object *items, size_t pages,
 		json_object_object_add(o, "hours",
 		    json_object_new_double(
 			(double) (int64_t) (hours * 100 + 0.5) / 100));
-		bool truncated = false;
-		json_object *list = cmdref_fit_array(items,
-		    CMDREF_REPLY_BUDGET - 8192, &truncated); /* the sheet too */
-
-		json_object_object_add(
-		    o, "truncated", json_object_new_boolean(truncated));
-		json_object_object_add(o, "entries", list);
 	}
-	request_reply(op->req, o);
+	request_reply_list(op->req, o, "entries", items);
 }
 
 static void

@@ -39,6 +39,7 @@ static const struct cmd_table *const tables[] = {
 	&cmd_entry_table,
 	&cmd_sheet_table,
 	&cmd_ref_table,
+	&cmd_more_table,
 };
 
 #define COMMANDS_MAX 256

@@ -129,6 +129,7 @@ extern const struct cmd_table cmd_queue_table; /* cmd-queue.c */
 extern const struct cmd_table cmd_entry_table; /* cmd-entry.c */
 extern const struct cmd_table cmd_sheet_table; /* cmd-sheet.c */
 extern const struct cmd_table cmd_ref_table; /* cmd-ref.c */
+extern const struct cmd_table cmd_more_table; /* cmd-more.c */
 
 /* Adds a table at run time, before commands_init() (tests register
  * their own commands this way; the daemon's tables are listed in

@@ -102,6 +102,8 @@ struct conn {
 	size_t out_bytes;         /* queued, not yet written */
 	struct held_event held[IPC_HELD_MAX]; /* oldest first */
 	unsigned nheld;
+	void *data;               /* conn_set_data(), freed with c */
+	void (*free_data)(void *);
 };
 
 struct wreq {
@@ -124,6 +126,9 @@ conn_maybe_free(struct conn *c)
 	}
 	for (unsigned i = 0; i < c->nheld; i++) {
 		free(c->held[i].line);
+	}
+	if (c->free_data) {
+		c->free_data(c->data);
 	}
 	free(c->in);
 	free(c);
@@ -248,6 +253,22 @@ bool
 conn_is_subscribed(const struct conn *c)
 {
 	return (c->flags & CONN_SUBSCRIBED) != 0;
+}
+
+void
+conn_set_data(struct conn *c, void *data, void (*free_fn)(void *))
+{
+	if (c->free_data && c->data != data) {
+		c->free_data(c->data);
+	}
+	c->data = data;
+	c->free_data = free_fn;
+}
+
+void *
+conn_data(const struct conn *c)
+{
+	return c->data;
 }
 
 uid_t

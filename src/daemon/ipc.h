@@ -134,6 +134,12 @@ void conn_unref(struct conn *c);
 /* Turns c into an event stream receiving ipc_broadcast() lines. */
 void conn_subscribe(struct conn *c);
 
+/* One pointer of per-connection state for the command layer (the rest of
+ * a long list, cmd-more.c): free_fn(data) runs when c is freed or when
+ * other data replaces it. */
+void conn_set_data(struct conn *c, void *data, void (*free_fn)(void *));
+void *conn_data(const struct conn *c);
+
 bool conn_is_closing(const struct conn *c);
 bool conn_is_subscribed(const struct conn *c);
 uid_t conn_uid(const struct conn *c);

@@ -22,6 +22,7 @@ libcwtdaemon_a_SOURCES += %D%/logind.c %D%/logind.h
 libcwtdaemon_a_SOURCES += %D%/clocksrc.c %D%/clocksrc.h %D%/ticker.c %D%/ticker.h %D%/cmd-timer.c %D%/cmd-timer.h
 libcwtdaemon_a_SOURCES += %D%/submitter.c %D%/submitter.h
 libcwtdaemon_a_SOURCES += %D%/cmd-ref.c %D%/cmd-ref.h
+libcwtdaemon_a_SOURCES += %D%/cmd-more.c %D%/cmd-more.h
 libcwtdaemon_a_SOURCES += %D%/cmd-queue.c
 libcwtdaemon_a_SOURCES += %D%/cmd-entry.c %D%/cmd-entry.h
 libcwtdaemon_a_SOURCES += %D%/cmd-sheet.c %D%/cmd-sheet.h

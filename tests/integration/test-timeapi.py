@@ -11,6 +11,7 @@ reference data cache, ConnectWise's own error messages (the 429 body with
 statuses (4 when ConnectWise refused). Runs with TZ=UTC so that dates are
 fixed. Prints TAP.
 """
+import calendar
 import json
 import os
 import select
@@ -585,18 +586,118 @@ def test_paging(d, cw, log):
                                "2024-05-01")
     g = gets(log.new(), "/time/entries")
     ok(code == 0 and js["count"] == 1500 and js["pages"] == 2 and
-       js["truncated"] and 0 < js["returned"] == len(js["entries"]) < 1500
-       and js["entries"][0]["id"] == min(ids) and
        [r["query"].get("pageId") for r in g] ==
        ["0", str(sorted(ids)[999])] and
        abs(js["hours"] - 375.0) < 1e-6 and js["billable_hours"] == 0,
        "paging follows the next link past 1,000 records", (code, err, g))
+    # 1,500 records are several reply lines: cwtimectl reads the rest with
+    # "more" on the same connection, and ConnectWise is not asked again
+    ok(js is not None and not js["truncated"] and "more" not in js and
+       js["returned"] == 1500 and
+       [e["id"] for e in js["entries"]] == sorted(ids) and
+       [e["notes"] for e in js["entries"][:2]] == ["bulk 0", "bulk 1"],
+       "--json lists all 1,500 records, in order, from one search",
+       (code, err, js and {k: v for k, v in js.items() if k != "entries"}))
+    code, out, err = d.ctl("entries", "--member", "125", "--since",
+                           "2024-05-01")
+    rows = [ln for ln in out.splitlines() if "bulk " in ln]
+    ok(code == 0 and len(rows) == 1500 and "shown" not in out and
+       "1500 entries, 375.00 h" in out and len(gets(log.new(),
+                                                     "/time/entries")) == 2,
+       "the table has all 1,500 rows and the totals", (code, err[-300:],
+                                                       len(rows)))
+    more_protocol(d, log, ids)
     code, js, err = d.ctl_json("entries", "--member", "125", "--since",
                                "2024-05-01", "--limit", "1200")
     g = gets(log.new(), "/time/entries")
     ok(code == 0 and js["count"] == 1200 and len(g) == 2 and
        g[1]["query"]["pageSize"] == "1000",
        "--limit stops the paging", (code, err, len(g)))
+
+
+def more_protocol(d, log, ids):
+    """The "more" exchange on the socket itself (cwtimed-ipc(7))."""
+    path = os.path.join(d.runtime, "cwtimed", "socket")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(60)
+    s.connect(path)
+    f = s.makefile("rwb")
+
+    def req(i, cmd, args):
+        f.write((json.dumps({"v": 1, "id": i, "cmd": cmd, "args": args})
+                 + "\n").encode())
+        f.flush()
+        line = f.readline()
+        return len(line), json.loads(line)
+
+    try:
+        search = {"member": 125,
+                  "since": calendar.timegm((2024, 5, 1, 0, 0, 0))}
+        n, r = req(1, "entries", search)
+        res = r.get("result", {})
+        more = res.get("more", {})
+        first = len(res.get("entries", []))
+        ok(r.get("ok") and n <= 65536 and res.get("truncated") and
+           res.get("returned") == first and 0 < first < 1500 and
+           more.get("from") == first and more.get("total") == 1500 and
+           more.get("key") == "entries" and isinstance(more.get("cursor"),
+                                                       int),
+           "entries: the first line holds what fits and says where the "
+           "rest begins", (n, {k: v for k, v in res.items()
+                               if k != "entries"}, r.get("error")))
+        got = [e["id"] for e in res.get("entries", [])]
+        i, lens = 2, []
+        while more and i < 100:
+            n, r = req(i, "more", {"cursor": more["cursor"],
+                                   "from": more["from"]})
+            part = r.get("result", {})
+            lens.append(n)
+            got += [e["id"] for e in part.get("entries", [])]
+            more = part.get("more")
+            i += 1
+        ok(got == sorted(ids) and max(lens) <= 65536 and len(lens) >= 1 and
+           len(gets(log.new(), "/time/entries")) == 2,
+           "more: every line fits, the parts join to the search's records "
+           "in order, no new search", (len(got), lens))
+        cursor = res["more"]["cursor"]
+        n, r = req(i, "more", {"cursor": cursor, "from": first})
+        ok(r.get("ok") is False and r["error"]["code"] == "bad-argument" and
+           r["error"]["field"] == "cursor" and
+           "read to the end" in r["error"]["message"],
+           "a list read to the end is gone", r)
+        n, r = req(i + 1, "entries", search)
+        c2 = r["result"]["more"]["cursor"]
+        n, r3 = req(i + 2, "entries", search)
+        c3 = r3["result"]["more"]["cursor"]
+        n, r = req(i + 3, "more", {"cursor": c2, "from": 10})
+        ok(c3 != c2 and r.get("ok") is False and
+           r["error"]["field"] == "cursor",
+           "a newer long reply replaces the older list", r)
+        n, r = req(i + 4, "more", {"cursor": c3, "from": 1500})
+        ok(r.get("ok") is False and r["error"]["field"] == "from" and
+           "outside" in r["error"]["message"],
+           "more from past the end: bad-argument naming from", r)
+        n, r = req(i + 5, "more", {"cursor": c3})
+        ok(r.get("ok") is False and r["error"]["field"] == "from",
+           "more without from: bad-argument", r)
+        n, r = req(i + 6, "more", {"cursor": c3, "from": 1499})
+        ok(r.get("ok") and [e["id"] for e in r["result"]["entries"]] ==
+           [sorted(ids)[1499]] and "more" not in r["result"] and
+           not r["result"]["truncated"] and r["result"]["returned"] == 1,
+           "more may start anywhere in the list: the last record alone", r)
+    finally:
+        f.close()
+        s.close()
+    # another connection has no list
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(30)
+    s.connect(path)
+    s.sendall(b'{"v":1,"id":1,"cmd":"more","args":{"cursor":1,"from":0}}\n')
+    r = json.loads(s.makefile("rb").readline())
+    s.close()
+    ok(r.get("ok") is False and r["error"]["field"] == "cursor",
+       "a connection sees only its own lists", r)
+    log.new()
 
 
 def test_show_edit_delete(d, cw, log):
