@@ -547,6 +547,7 @@ add_queue(struct textbuf *b, json_object *res)
 	json_object *sub = jsonutil_get(res, "submission"),
 		    *paused = jsonutil_get(res, "paused");
 	size_t n = entries ? json_object_array_length(entries) : 0;
+	bool truncated = json_object_get_boolean(jsonutil_get(res, "truncated"));
 	struct pt_table t = {.ncols = PT_COLS, .right = 1u << 4};
 	const char *state = jsonutil_str(sub, "state"),
 		   *why = jsonutil_str(sub, "reason");
@@ -555,7 +556,7 @@ add_queue(struct textbuf *b, json_object *res)
 	if (!entries) {
 		return false;
 	}
-	if (n == 0) {
+	if (n == 0 && !truncated) {
 		textbuf_addn(b, "queue empty\n", 12);
 	}
 	for (int pass = 0; n > 0 && pass < 2; pass++) {
@@ -568,9 +569,10 @@ add_queue(struct textbuf *b, json_object *res)
 			table_row(b, &t, c, pass == 0);
 		}
 	}
-	if (jint(res, "omitted") > 0) {
-		textbuf_addf(b, "(%" PRId64 " more entries not shown)\n",
-		    jint(res, "omitted"));
+	/* cwtimectl reads every part of a long queue (cwtimed-ipc(7),
+	 * "more"); a reply that is still short of the list says so */
+	if (truncated) {
+		textbuf_addf(b, "(only the first %zu entries are shown)\n", n);
 	}
 	/* why nothing moves, when it does not */
 	if (paused && json_object_get_boolean(paused)) {

@@ -10,7 +10,7 @@
  * "raw","entries"} for log, "dry_run" for a preview) plus "queue"; queue
  * answers {"entries":[{"uuid","state","target","id"?,"entry":{TimeEntry},
  * "last_error"?}],"queue","paused","pause_reason"?,"submission",
- * "omitted"?}; recent {"recent":[{"target","summary","source"}]}.
+ * "returned","truncated"}; recent {"recent":[{"target","summary","source"}]}.
  */
 #pragma once
 

@@ -47,6 +47,7 @@
 #include "core/state.h"
 #include "core/target.h"
 #include "core/tracker.h"
+#include "daemon/cmd-more.h"
 #include "daemon/cmd-ref.h"
 #include "daemon/commands.h"
 #include "daemon/config.h"
@@ -1792,52 +1793,31 @@ cmd_queue(struct request *req)
 	struct daemon *d = request_daemon(req);
 	const struct outbox *ob = &d->state.outbox;
 	bool all = request_arg_bool(req, "all", false);
-	size_t used = 1024, omitted = 0; /* 1024: counts and the rest */
 	CLEANUP_JSON json_object *o = json_object_new_object();
-	json_object *arr = json_object_new_array();
+	CLEANUP_JSON json_object *arr = json_object_new_array();
 	struct now now;
 
 	if (!read_now(req, &now)) {
-		json_object_put(arr);
 		return;
 	}
 	if (!o || !arr) {
-		json_object_put(arr);
 		request_failf(req, ERR_INTERNAL, NULL, "out of memory");
 		return;
 	}
-	json_object_object_add(o, "entries", arr);
 	for (size_t i = 0; i < ob->n_entries; i++) {
 		const struct outbox_entry *oe = ob->entries[i];
 		json_object *one;
-		size_t len;
 
 		if (!all && (oe->state == OUTBOX_SUBMITTED ||
 		    oe->state == OUTBOX_DISCARDED)) {
 			continue;
 		}
-		if (used >= CMD_TIMER_REPLY_BUDGET) {
-			omitted++; /* counted, not listed: the line is full */
-			continue;
-		}
 		one = outbox_entry_json(oe);
-		if (!one) {
+		if (!one || json_object_array_add(arr, one) < 0) {
+			json_object_put(one);
 			request_failf(req, ERR_INTERNAL, NULL, "out of memory");
 			return;
 		}
-		len = json_len(one) + 1;
-		if (used + len > CMD_TIMER_REPLY_BUDGET) {
-			json_object_put(one);
-			used = CMD_TIMER_REPLY_BUDGET;
-			omitted++;
-			continue;
-		}
-		used += len;
-		json_object_array_add(arr, one);
-	}
-	if (omitted > 0) {
-		json_object_object_add(o, "omitted",
-		    json_object_new_int64((int64_t) omitted));
 	}
 	json_object_object_add(o, "queue", queue_counts(ob, now.wall_utc_s));
 	json_object_object_add(o, "paused",
@@ -1847,7 +1827,8 @@ cmd_queue(struct request *req)
 		    json_object_new_string(ob->pause_reason));
 	}
 	json_object_object_add(o, "submission", submission_json(d));
-	request_reply(req, TAKE_PTR(o));
+	/* a long queue (a week offline) comes in parts: cmd-more.h */
+	request_reply_list(req, TAKE_PTR(o), "entries", arr);
 }
 
 /* Adds target to the recent list unless present. */

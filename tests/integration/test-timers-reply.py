@@ -10,6 +10,10 @@ parallel) a start still answers with one timer, and status/list fit one
 64 KiB line: the timers that do not fit are counted in "timers_omitted",
 and the focused timer is never among them.
 
+A queue longer than a line (600 logged entries, no ConnectWise) comes in
+parts: the reply says where the rest begins ("more"), and cwtimectl reads
+every part before it prints.
+
 Drives the real cwtimed over its socket (pipelined starts, as the bench
 does) and the real cwtimectl. Prints TAP.
 """
@@ -157,12 +161,54 @@ def test_many(base):
     e.stop()
 
 
+def test_queue_parts(base):
+    e = Env(base, "queue")
+    envs.append(e)
+    if not T.ok(e.start(), "cwtimed (no [api]) starts", e.log_text()):
+        return
+    n = 600
+    at = int(timerlib.time.time()) - 30 * 86400
+    lines = pipelined(e, [("log", {"target": str(200000 + i),
+                                   "duration_s": 900, "at": at + 3600 * i,
+                                   "notes": "queued %d" % i})
+                          for i in range(n)])
+    T.ok(len(lines) == n and all(json.loads(x).get("ok") for x in lines),
+         "%d entries logged into the queue" % n, lines[:1])
+    first = pipelined(e, [("queue", None)])[0]
+    r = json.loads(first).get("result", {})
+    more = r.get("more", {})
+    T.ok(len(first) + 1 <= LINE_MAX and r.get("truncated") is True and
+         0 < r.get("returned", 0) == len(r.get("entries", [])) < n and
+         more.get("from") == r["returned"] and more.get("total") == n and
+         more.get("key") == "entries" and r["queue"]["pending"] == n,
+         "queue: the first line holds %d of %d entries and says where the "
+         "rest begins" % (r.get("returned", 0), n),
+         {k: v for k, v in r.items() if k != "entries"})
+    rc, out, err = e.ctl("queue")
+    notes = [x["entry"].get("notes") for x in (out or {}).get("entries", [])]
+    T.ok(rc == 0 and notes == ["queued %d" % i for i in range(n)] and
+         out["truncated"] is False and out["returned"] == n and
+         "more" not in out,
+         "cwtimectl --json queue: all %d entries, in queue order" % n,
+         (rc, err, len(notes)))
+    p = subprocess.run([timerlib.CWTIMECTL, "queue"], env=e.env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=30)
+    rows = [ln for ln in p.stdout.decode().splitlines() if " pending " in ln]
+    T.ok(p.returncode == 0 and len(rows) == n and
+         b"only the first" not in p.stdout,
+         "cwtimectl queue: a table of %d rows" % n, (p.returncode, len(rows),
+                                                    p.stderr[-300:]))
+    e.stop()
+
+
 def main():
     timerlib.probe_binaries()
     base = timerlib.make_base()
     try:
         test_single(base)
         test_many(base)
+        test_queue_parts(base)
         bad = [b for e in envs for b in e.bad_exits]
         T.ok(not bad, "every cwtimed exited 0 on SIGTERM (no sanitizer "
              "report)", "\n".join("exit %r:\n%s" % b for b in bad))

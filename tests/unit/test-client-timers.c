@@ -189,6 +189,13 @@ static const char fx_queue_empty[] =
     "t_pending_age_s\":0},\"paused\":false,\"submission\":{\"state\":\"ok\",\"rea"
     "son\":\"\"}}";
 
+/* a reply still short of its list (cwtimectl joins the parts first; this
+ * is what a part it could not join would look like) */
+static const char fx_queue_short[] =
+    "{\"entries\":[],\"queue\":{\"pending\":900,\"unknown\":0,\"rejected\":0,"
+    "\"oldest_pending_age_s\":0},\"paused\":false,\"submission\":{\"state\":"
+    "\"ok\",\"reason\":\"\"},\"returned\":0,\"truncated\":true}";
+
 static const char fx_recent[] =
     "{\"recent\":[{\"target\":\"ticket:54321\",\"summary\":\"Email down at ACME\""
     ",\"source\":\"timer\"},{\"target\":\"project:12\",\"summary\":\"\",\"source\":\"e"
@@ -257,6 +264,8 @@ test_lines(void **state)
 		"submission paused: ConnectWise refused the credentials (401); "
 		"'cwtimectl queue resume' resumes it\n"},
 	    {"queue", fx_queue_empty, "queue empty\n"},
+	    {"queue", fx_queue_short,
+		"(only the first 0 entries are shown)\n"},
 	    {"recent", fx_recent,
 		"ticket:54321  Email down at ACME\n"
 		"project:12\n"},
