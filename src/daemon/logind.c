@@ -590,6 +590,7 @@ on_session_initial(sd_bus_message *m, void *userdata, sd_bus_error *reterr)
 	struct logind *l = userdata;
 	struct props p = {0};
 	const sd_bus_error *e;
+	bool found = false;
 
 	if (l->closing) {
 		return 0;
@@ -601,8 +602,12 @@ on_session_initial(sd_bus_message *m, void *userdata, sd_bus_error *reterr)
 		    e->name);
 	} else if (props_read_dict(m, &p) >= 0) {
 		session_apply(l, &p, false);
+		found = p.have_locked || p.have_idle;
 	}
 	setup_done(l);
+	if (found && !l->closing && l->cb.on_found != NULL) {
+		l->cb.on_found(l, l->locked, l->idle, l->userdata);
+	}
 	return 0;
 }
 

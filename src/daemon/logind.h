@@ -47,6 +47,11 @@ struct logind_callbacks {
 	 * IdleSinceHint in Unix seconds, 0 when unknown. */
 	void (*on_idle)(
 	    struct logind *l, bool idle, int64_t since_utc_s, void *userdata);
+	/* The followed session as first read (at start-up, or when a new
+	 * session of the user is followed): not a change, but what changed
+	 * while nobody was listening. May be NULL. */
+	void (*on_found)(
+	    struct logind *l, bool locked, bool idle, void *userdata);
 	/* The answer to logind_query_closing. */
 	void (*on_closing)(struct logind *l, bool closing, void *userdata);
 	/* The bus went away or logind could not be used after start-up (the

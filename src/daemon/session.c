@@ -735,6 +735,39 @@ on_idle(struct logind *l, bool idle, int64_t since_utc_s, void *userdata)
 	    since_utc_s);
 }
 
+/* The session as first read. An unlock, a wake or activity while cwtimed
+ * was not running (a crash, an upgrade, a kill while locked) left timers
+ * paused for a reason that is gone, and no event will come to resume
+ * them. They resume now, through the policy as the event would have, and
+ * from now: the time cwtimed did not see is not billed. */
+static void
+on_found(struct logind *l, bool locked, bool idle, void *userdata)
+{
+	struct session *s = userdata;
+	const struct tracker *tr = &s->d->state.tracker;
+	bool sleep = last_pause_seq(tr, TRACKER_REASON_SLEEP) != 0;
+	bool lock = !locked && last_pause_seq(tr, TRACKER_REASON_LOCK) != 0;
+	bool busy = !idle && last_pause_seq(tr, TRACKER_REASON_IDLE) != 0;
+
+	if (sleep || lock || busy) {
+		log_notice("session: timers paused for %s%s%s%s%s, which ended "
+		    "while cwtimed was not running",
+		    sleep ? "sleep" : "", sleep && (lock || busy) ? ", " : "",
+		    lock ? "lock" : "", lock && busy ? ", " : "",
+		    busy ? "idle" : "");
+	}
+	/* the system is awake: cwtimed runs */
+	if (sleep && !s->closing) {
+		handle(s, SESSION_EVENT_WAKE, 0);
+	}
+	if (lock && !s->closing) {
+		handle(s, SESSION_EVENT_UNLOCK, 0);
+	}
+	if (busy && !s->closing) {
+		handle(s, SESSION_EVENT_ACTIVE, 0);
+	}
+}
+
 static void
 on_closing(struct logind *l, bool closing, void *userdata)
 {
@@ -770,6 +803,7 @@ session_new(struct daemon *d, struct session **ret)
 		.on_shutdown = on_shutdown,
 		.on_lock = on_lock,
 		.on_idle = on_idle,
+		.on_found = on_found,
 		.on_closing = on_closing,
 		.on_lost = on_lost,
 	};

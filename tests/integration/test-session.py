@@ -360,6 +360,55 @@ def case_lock_restart(bus, s, cw):
          "lock-restart: ticket:54322 is cancelled")
 
 
+def case_unlock_while_down(bus, s, cw):
+    """on_lock = pause, and the unlock happens while cwtimed is down (a
+    kill -9 while locked): no unlock event will ever come, so the daemon
+    reads the session at start-up, finds it unlocked, and resumes what the
+    lock paused, from then on (the time it did not see is not billed). A
+    timer the user paused stays paused."""
+    T.ok(reload(s, "[session]\non_lock = pause\n"),
+         "unlock-while-down: config reloaded with on_lock = pause")
+    T.eq(s.env.ctl("start", "54323")[0], 0,
+         "unlock-while-down: ticket:54323 starts (pauses ticket:54321)")
+    T.eq(s.env.ctl("pause", "54323")[0], 0,
+         "unlock-while-down: the user pauses ticket:54323")
+    T.eq(s.env.ctl("resume", "54321")[0], 0,
+         "unlock-while-down: the user resumes ticket:54321")
+    seq0 = last_seq(s)
+    T.eq(bus.cmd("lock 1"), "ok", "unlock-while-down: LockedHint true")
+    got = s.env.wait_for(lambda: new_records(s, seq0), timeout=10)
+    T.eq(names(got), ["TIMER_PAUSED"],
+         "unlock-while-down: the lock pauses ticket:54321")
+    worked = status_timer(s, "ticket:54321").get("worked_s")
+    T.ok(s.stop(signal.SIGKILL) is not None,
+         "unlock-while-down: cwtimed killed (SIGKILL) while locked")
+    T.eq(bus.cmd("lock 0"), "ok",
+         "unlock-while-down: LockedHint false while cwtimed is down")
+    down = time.monotonic()
+    # downtime the resumed timer must not count: 2 s, measured below
+    while time.monotonic() < down + 2.0:
+        time.sleep(0.1)
+    seq1 = last_seq(s)
+    T.ok(s.start(), "unlock-while-down: cwtimed starts again",
+         s.env.log_text()[-1500:])
+    got = s.env.wait_for(lambda: new_records(s, seq1), timeout=10)
+    T.ok(names(got) == ["TIMER_RESUMED"] and
+         got[0]["payload"].get("target") == "ticket:54321",
+         "unlock-while-down: at start-up one TIMER_RESUMED for "
+         "ticket:54321", (got, s.env.log_text()[-2000:]))
+    a, b = status_timer(s, "ticket:54321"), status_timer(s, "ticket:54323")
+    T.ok((a.get("state"), b.get("state"), b.get("pause_reason")) ==
+         ("running", "paused", "user") and worked is not None and
+         worked <= a.get("worked_s", -1) <= worked + 1,
+         "unlock-while-down: ticket:54321 runs without the downtime "
+         "(worked %s s before, %s s after), ticket:54323 stays paused"
+         % (worked, a.get("worked_s")), (a, b))
+    T.ok("ended while cwtimed was not running" in s.env.log_text(),
+         "unlock-while-down: the log says why the timer resumed")
+    T.eq(s.env.ctl("cancel", "54323", "--yes")[0], 0,
+         "unlock-while-down: ticket:54323 is cancelled")
+
+
 def case_sleep_stop(bus, s, cw):
     """on_sleep = stop: stop, submit, then release."""
     T.ok(reload(s, "[session]\non_sleep = stop\n"),
@@ -501,7 +550,7 @@ def main():
              inh[0]["mode"] == "delay", "the lock is sleep:shutdown, delay",
              inh)
         for fn in (case_sleep, case_lock, case_idle, case_lock_restart,
-                   case_sleep_stop,
+                   case_unlock_while_down, case_sleep_stop,
                    case_stop_submit, case_restart, case_logout,
                    case_shutdown):
             fn(bus, s, cw)
