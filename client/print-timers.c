@@ -338,6 +338,14 @@ add_stop(struct textbuf *b, json_object *res)
 	size_t n = timers ? json_object_array_length(timers) : 0;
 	const char *submit = jsonutil_str(res, "submit");
 
+	if (!timers && json_object_get_boolean(
+	    jsonutil_get(res, "entries_omitted"))) {
+		/* more entries than a reply line can name (cwtimed-ipc(7)) */
+		textbuf_addf(b, "stopped; %" PRId64 " entries are pending: "
+		    "'cwtimectl queue' lists them\n",
+		    jint(jsonutil_get(res, "queue"), "pending"));
+		return true;
+	}
 	if (!timers) {
 		return false;
 	}

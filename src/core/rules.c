@@ -211,6 +211,12 @@ part_worked(const struct rules_part *p)
 	return p->end_raw - p->start - p->deduct;
 }
 
+size_t
+rules_max_parts(const struct rules_input *in)
+{
+	return in->n_pauses + in->n_midnights + 1;
+}
+
 int
 rules_compute(const struct rules_config *cfg,
     const struct rules_rounding *rounding, const struct rules_input *in,

@@ -119,8 +119,9 @@ struct rules_part {
 	int64_t billed;	    /* rules_round(worked_raw) */
 };
 
-/* Most parts one computation may produce. */
-#define RULES_MAX_PARTS 64
+/* The most parts rules_compute can make of in: one per run between
+ * pauses plus one per midnight (a size for its ret). */
+size_t rules_max_parts(const struct rules_input *in);
 
 /* Turns a run of time into entries:
  *  1. parts: [start,end] (deduct mode) or each run between pauses (split

@@ -978,29 +978,44 @@ flags_to_json(unsigned flags)
 	return a;
 }
 
-/* Local midnights inside (start, end) from the injected time zone. */
-static size_t
+/* Local midnights inside (start, end) from the injected time zone, in a
+ * new array *ret (NULL when there are none). Returns how many, or
+ * -ENOMEM. */
+static ssize_t
 collect_midnights(const struct rules_config *cfg, const struct now *now,
-    int64_t start, int64_t end, int64_t *ret, size_t max)
+    int64_t start, int64_t end, int64_t **ret)
 {
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 	int64_t m;
 
+	*ret = NULL;
 	if (!cfg->split_at_midnight || !now->next_midnight) {
 		return 0;
 	}
 	m = now->next_midnight(start, now->userdata);
-	while (m > start && m < end && n < max) {
+	while (m > start && m < end) {
 		int64_t next;
 
-		ret[n++] = m;
+		if (n == cap) {
+			int64_t *p;
+
+			cap = cap ? cap * 2 : 8;
+			p = reallocarray(*ret, cap, sizeof(**ret));
+			if (!p) {
+				free(*ret);
+				*ret = NULL;
+				return -ENOMEM;
+			}
+			*ret = p;
+		}
+		(*ret)[n++] = m;
 		next = now->next_midnight(m, now->userdata);
 		if (next <= m) {
 			break;
 		}
 		m = next;
 	}
-	return n;
+	return (ssize_t) n;
 }
 
 /* A named integer member, for the figures of the entries records. */
@@ -1037,11 +1052,13 @@ build_entries(const struct tracker *t, const struct target *tg,
 {
 	const struct rules_config *cfg = rules_of(t);
 	const struct rules_rounding *ro;
-	struct rules_part parts[RULES_MAX_PARTS];
+	CLEANUP_FREE struct rules_part *parts = NULL;
 	struct rules_input in = {0};
-	int64_t mids[RULES_MAX_PARTS];
+	CLEANUP_FREE int64_t *mids = NULL;
 	json_object *arr, *raw;
 	const char *wt = tmpl->refs[ENTRY_REF_WORK_TYPE].name;
+	ssize_t nm;
+	size_t max;
 	int n, r;
 
 	if (!now->random) {
@@ -1052,11 +1069,21 @@ build_entries(const struct tracker *t, const struct target *tg,
 	in.end = sp->end;
 	in.pauses = sp->pauses;
 	in.n_pauses = sp->n_pauses;
+	nm = collect_midnights(cfg, now, sp->start, sp->end, &mids);
+	if (nm < 0) {
+		return (int) nm;
+	}
 	in.midnights = mids;
-	in.n_midnights = collect_midnights(
-	    cfg, now, sp->start, sp->end, mids, ARRAY_SIZE(mids) - 1);
+	in.n_midnights = (size_t) nm;
+	/* no cap of our own: every run between pauses is an entry; what
+	 * bounds a stop is the journal's record size (JOURNAL_RECORD_MAX) */
+	max = rules_max_parts(&in);
+	parts = calloc(max, sizeof(*parts));
+	if (!parts) {
+		return -ENOMEM;
+	}
 	ro = rules_rounding_for(cfg, wt, (int) tg->type);
-	n = rules_compute(cfg, ro, &in, parts, ARRAY_SIZE(parts), reterr);
+	n = rules_compute(cfg, ro, &in, parts, max, reterr);
 	if (n < 0) {
 		return n;
 	}

@@ -894,6 +894,84 @@ warn_one(json_object *body, void *u)
 	}
 }
 
+/* A copy of an "entries" array without each entry's "body" (the entry
+ * objects are shared with the record and the outbox: not changed). */
+static json_object *
+entries_without_bodies(json_object *entries)
+{
+	size_t n = json_object_array_length(entries);
+	json_object *out = json_object_new_array_ext((int) n);
+
+	for (size_t i = 0; out && i < n; i++) {
+		json_object *e = json_object_array_get_idx(entries, i);
+		json_object *c = json_object_new_object();
+
+		if (!c || json_object_array_add(out, c) < 0) {
+			json_object_put(c);
+			json_object_put(out);
+			return NULL;
+		}
+		json_object_object_foreach(e, key, val)
+		{
+			if (strcmp(key, "body") != 0) {
+				json_object_object_add(
+				    c, key, json_object_get(val));
+			}
+		}
+	}
+	return out;
+}
+
+/* The reply to a stop or log repeats the record, and a stop of many
+ * stretches with long notes makes a record of up to JOURNAL_RECORD_MAX,
+ * four reply lines. The change is durable by now, so its reply must not
+ * fail for its size: past the line (less room for "submit" and the
+ * framing) the entries lose their ConnectWise bodies, which `queue`
+ * lists, and "bodies_omitted" says so. Returns false when even that does
+ * not fit (the caller then answers with the counts only). */
+static bool
+fit_entries_reply(json_object *o)
+{
+	const size_t budget = CMD_TIMER_REPLY_BUDGET - 4096;
+	json_object *timers = NULL, *entries = NULL;
+	size_t nt = 1;
+
+	if (json_len(o) <= budget) {
+		return true;
+	}
+	if (json_object_object_get_ex(o, "timers", &timers)) {
+		json_object *copy = json_object_new_array();
+
+		nt = json_object_array_length(timers);
+		for (size_t i = 0; copy && i < nt; i++) {
+			json_object *t = json_object_array_get_idx(timers, i);
+			json_object *c = json_object_new_object();
+
+			if (!c || json_object_array_add(copy, c) < 0) {
+				json_object_put(c);
+				json_object_put(copy);
+				return false;
+			}
+			json_object_object_foreach(t, key, val)
+			{
+				json_object_object_add(c, key,
+				    strcmp(key, "entries") == 0 ?
+				    entries_without_bodies(val) :
+				    json_object_get(val));
+			}
+		}
+		if (!copy) {
+			return false;
+		}
+		json_object_object_add(o, "timers", copy);
+	} else if (json_object_object_get_ex(o, "entries", &entries)) {
+		json_object_object_add(
+		    o, "entries", entries_without_bodies(entries));
+	}
+	json_object_object_add(o, "bodies_omitted", json_object_new_boolean(1));
+	return json_len(o) <= budget;
+}
+
 /* After TIMER_STOPPED / ENTRY_QUEUED: what was queued (the record's
  * figures and bodies) and the queue counts. */
 static void
@@ -916,6 +994,17 @@ on_entries_committed(struct request *req)
 	json_object_object_foreach(payload, key, val)
 	{
 		json_object_object_add(o, key, json_object_get(val));
+	}
+	if (!fit_entries_reply(o)) {
+		/* thousands of entries: say how many, `queue` has them */
+		json_object_put(o);
+		o = json_object_new_object();
+		if (!o) {
+			request_failf(req, ERR_INTERNAL, NULL, "out of memory");
+			return;
+		}
+		json_object_object_add(o, "entries_omitted",
+		    json_object_new_boolean(1));
 	}
 	json_object_object_add(o, "queue", queue_counts(&d->state.outbox,
 	    now.wall_utc_s));

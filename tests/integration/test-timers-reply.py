@@ -10,6 +10,11 @@ parallel) a start still answers with one timer, and status/list fit one
 64 KiB line: the timers that do not fit are counted in "timers_omitted",
 and the focused timer is never among them.
 
+A stop whose record is bigger than a reply line (45 timers with long
+notes, 400 timers) is durable before its reply, so the reply shrinks to
+fit instead of failing: first without the ConnectWise bodies, then
+without the entries.
+
 A queue longer than a line (600 logged entries, no ConnectWise) comes in
 parts: the reply says where the rest begins ("more"), and cwtimectl reads
 every part before it prints.
@@ -161,6 +166,68 @@ def test_many(base):
     e.stop()
 
 
+def test_big_stop(base):
+    e = Env(base, "bigstop", "[timers]\nconcurrency = parallel\n"
+            "max_duration = 0\n")
+    envs.append(e)
+    if not T.ok(e.start(), "cwtimed (concurrency parallel) starts",
+                e.log_text()):
+        return
+    notes = "long notes " + "x" * 1500
+    lines = pipelined(e, [("start", {"target": str(300000 + i),
+                                     "ago_s": 3600, "notes": notes})
+                          for i in range(45)])
+    T.ok(len(lines) == 45 and all(json.loads(x).get("ok") for x in lines),
+         "45 timers with 1.5 KB of notes start", lines[:1])
+    rc, out, err = e.ctl("stop", "--all")
+    timers = (out or {}).get("timers", [])
+    T.ok(rc == 0 and out.get("bodies_omitted") is True and
+         len(timers) == 45 and
+         all(len(t["entries"]) == 1 and "body" not in t["entries"][0] and
+             len(t["entries"][0]["uuid"]) == 36 for t in timers) and
+         out["queue"]["pending"] == 45,
+         "stop --all of a 80 KB record: ok, each entry named, the bodies "
+         "left out of the reply", (rc, err, out and
+                                   {k: v for k, v in out.items()
+                                    if k != "timers"}))
+    rc, q, err = e.ctl("queue")
+    T.ok(rc == 0 and len(q["entries"]) == 45 and
+         all(x["entry"]["notes"] == notes for x in q["entries"]),
+         "the queue has the 45 entries with their notes", (rc, err))
+    lines = pipelined(e, [("start", {"target": str(400000 + i),
+                                     "ago_s": 3600})
+                          for i in range(400)])
+    T.ok(len(lines) == 400 and all(json.loads(x).get("ok") for x in lines),
+         "400 timers start", lines[:1])
+    # one record for 400 timers is over the journal's 256 KiB: refused,
+    # clearly, and nothing changes
+    p = subprocess.run([timerlib.CWTIMECTL, "stop", "--all"], env=e.env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=30)
+    rc, st, err = e.ctl("status")
+    T.ok(p.returncode == 2 and b"the change is too large to record" in
+         p.stderr and rc == 0 and
+         len(st["timers"]) + st.get("timers_omitted", 0) == 400 and
+         st["queue"]["pending"] == 45,
+         "stop --all of 400 timers: refused as too large to record, "
+         "nothing changed", (p.returncode, p.stderr[-300:], rc, err))
+    lines = pipelined(e, [("stop", {"target": str(400000 + i)})
+                          for i in range(100)])
+    T.ok(len(lines) == 100 and all(json.loads(x).get("ok") for x in lines),
+         "100 of them stop one by one", lines[:1])
+    p = subprocess.run([timerlib.CWTIMECTL, "stop", "--all"], env=e.env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=30)
+    T.ok(p.returncode == 0 and p.stdout.decode() ==
+         "stopped; 445 entries are pending: 'cwtimectl queue' lists them\n",
+         "stop --all of 300 timers: the reply counts what even names "
+         "would not fit", (p.returncode, p.stdout[:300], p.stderr[-300:]))
+    rc, st, err = e.ctl("status")
+    T.ok(rc == 0 and st["timers"] == [] and st["queue"]["pending"] == 445,
+         "every timer stopped, 445 entries queued", (rc, err))
+    e.stop()
+
+
 def test_queue_parts(base):
     e = Env(base, "queue")
     envs.append(e)
@@ -208,6 +275,7 @@ def main():
     try:
         test_single(base)
         test_many(base)
+        test_big_stop(base)
         test_queue_parts(base)
         bad = [b for e in envs for b in e.bad_exits]
         T.ok(not bad, "every cwtimed exited 0 on SIGTERM (no sanitizer "

@@ -31,6 +31,9 @@ struct round_row {
 	int64_t inc, min, worked, want;
 };
 
+/* room for the parts of every row below */
+#define TEST_PARTS 64
+
 static const struct round_row round_rows[] = {
     {"none keeps the seconds", RULES_ROUND_NONE, 0, 0, 1234, 1234},
     {"up 15m, exactly on", RULES_ROUND_UP, 900, 0, 900, 900},
@@ -166,7 +169,7 @@ check_row(const struct compute_row *row)
 {
 	struct rules_config cfg;
 	struct rules_input in = {0};
-	struct rules_part parts[RULES_MAX_PARTS];
+	struct rules_part parts[TEST_PARTS];
 	struct errbuf e = {0};
 	int n;
 
@@ -182,7 +185,7 @@ check_row(const struct compute_row *row)
 	in.midnights = row->midnights;
 	in.n_midnights = row->n_midnights;
 	n = rules_compute(
-	    &cfg, &row->rounding, &in, parts, RULES_MAX_PARTS, &e);
+	    &cfg, &row->rounding, &in, parts, TEST_PARTS, &e);
 	if (n != row->want_n) {
 		fail_msg("%s: %d parts (%s), want %d", row->what, n, e.msg,
 		    row->want_n);
@@ -248,6 +251,50 @@ static const struct dst_row dst_rows[] = {
 	1793505600, 1793595600, 3600, 14400},
 };
 
+/* rules_max_parts bounds what rules_compute makes, and a ret smaller
+ * than the parts is refused with E2BIG, naming the count. Split mode with
+ * 300 pauses makes 301 entries (there used to be a cap of 64). */
+static void
+test_many_parts(void **state)
+{
+	enum { NP = 300 };
+	struct rules_config cfg;
+	struct rules_rounding none = NONE_R;
+	struct rules_input in = {0};
+	struct rules_interval pauses[NP];
+	struct rules_part *parts;
+	struct errbuf e = {0};
+	size_t max;
+	int n;
+
+	(void) state;
+	rules_config_init(&cfg);
+	cfg.pauses = RULES_PAUSES_SPLIT;
+	for (int i = 0; i < NP; i++) {
+		pauses[i].from = T0 + 120 * i + 60;
+		pauses[i].to = T0 + 120 * i + 120;
+	}
+	in.start = T0;
+	in.end = T0 + 120 * NP + 60;
+	in.pauses = pauses;
+	in.n_pauses = NP;
+	max = rules_max_parts(&in);
+	assert_int_equal(max, NP + 1);
+	parts = calloc(max, sizeof(*parts));
+	assert_non_null(parts);
+	n = rules_compute(&cfg, &none, &in, parts, max, &e);
+	assert_int_equal(n, NP + 1);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(parts[i].start, T0 + 120 * i);
+		assert_int_equal(parts[i].end, T0 + 120 * i + 60);
+		assert_int_equal(parts[i].billed, 60);
+	}
+	n = rules_compute(&cfg, &none, &in, parts, NP, &e);
+	assert_int_equal(n, -E2BIG);
+	assert_string_equal(e.msg, "this time would make more than 300 entries");
+	free(parts);
+}
+
 static void
 test_dst_midnight_split(void **state)
 {
@@ -256,7 +303,7 @@ test_dst_midnight_split(void **state)
 		struct rules_config cfg;
 		struct rules_rounding none = NONE_R;
 		struct rules_input in = {0};
-		struct rules_part parts[RULES_MAX_PARTS];
+		struct rules_part parts[TEST_PARTS];
 		int64_t mids[2];
 		int n;
 
@@ -278,7 +325,7 @@ test_dst_midnight_split(void **state)
 		in.midnights = mids;
 		in.n_midnights = 2;
 		n = rules_compute(
-		    &cfg, &none, &in, parts, RULES_MAX_PARTS, NULL);
+		    &cfg, &none, &in, parts, TEST_PARTS, NULL);
 		assert_int_equal(n, 2);
 		assert_int_equal(parts[0].billed, d->want_part0);
 		assert_int_equal(parts[1].billed, d->want_part1);
@@ -373,6 +420,7 @@ main(void)
 	    cmocka_unit_test(test_round_table),
 	    cmocka_unit_test(test_compute_table),
 	    cmocka_unit_test(test_dst_midnight_split),
+	    cmocka_unit_test(test_many_parts),
 	    cmocka_unit_test(test_rounding_for),
 	    cmocka_unit_test(test_names_and_validate),
 	    cmocka_unit_test(test_format_hours),

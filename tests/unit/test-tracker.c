@@ -774,6 +774,24 @@ test_pause_deduct_and_split(void **state)
 	    body_field(entry_at(stop, 0, 1), "mobileGuid"));
 	assert_int_equal(f->st.outbox.n_entries, 3);
 	json_object_put(stop);
+
+	/* 150 pauses in split mode: 151 entries, each its own stretch
+	 * (a stop used to be refused past 64) */
+	do_start(f, "ticket:13", plain(20000));
+	for (int i = 0; i < 150; i++) {
+		do_simple(f, tracker_prepare_pause, "13",
+		    plain(20000 + 120 * i + 60));
+		do_simple(f, tracker_prepare_resume, "13",
+		    plain(20000 + 120 * i + 120));
+	}
+	stop = do_stop(f, &a, plain(20000 + 120 * 150 + 60));
+	assert_int_equal(n_entries(stop, 0), 151);
+	assert_string_equal(body_field(entry_at(stop, 0, 150), "timeStart"),
+	    "\"2026-11-20T19:33:20Z\"");
+	assert_string_equal(body_field(entry_at(stop, 0, 150), "timeEnd"),
+	    "\"2026-11-20T19:34:20Z\"");
+	assert_int_equal(f->st.outbox.n_entries, 3 + 151);
+	json_object_put(stop);
 }
 
 /* A stopped timer that was paused last ends where the pause began. */
