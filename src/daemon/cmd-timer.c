@@ -589,9 +589,11 @@ fit_reply(json_object *o, json_object *timers)
 	}
 }
 
-/* The status result of client/output.h. New object or NULL. */
+/* The status result of client/output.h, fitted to one line when fit
+ * (status and its events; list hands its timers over in parts instead).
+ * New object or NULL. */
 static json_object *
-status_json(struct daemon *d, const struct now *now)
+status_json(struct daemon *d, const struct now *now, bool fit)
 {
 	CLEANUP_JSON json_object *o =
 	    tracker_status_json(&d->state.tracker, now, NULL);
@@ -620,7 +622,9 @@ status_json(struct daemon *d, const struct now *now)
 	if (r < 0) {
 		return NULL;
 	}
-	fit_reply(o, timers);
+	if (fit) {
+		fit_reply(o, timers);
+	}
 	return TAKE_PTR(o);
 }
 
@@ -704,7 +708,7 @@ broadcast_status(struct daemon *d, const struct now *now)
 	if (!d->ipc_init || ipc_subscribers(&d->ipc) == 0) {
 		return; /* nobody listens: do not build it (O(timers)) */
 	}
-	st = status_json(d, now);
+	st = status_json(d, now, true);
 	if (st) {
 		daemon_broadcast(d, "timer", st, false);
 	}
@@ -726,7 +730,7 @@ cmd_timer_tick(struct daemon *d)
 	struct now now;
 
 	if (d->ticker && ticker_now(d->ticker, &now, NULL) == 0) {
-		CLEANUP_JSON json_object *st = status_json(d, &now);
+		CLEANUP_JSON json_object *st = status_json(d, &now, true);
 
 		if (st) {
 			daemon_broadcast(d, "tick", st, true);
@@ -1813,7 +1817,30 @@ cmd_status(struct request *req)
 	if (!read_now(req, &now)) {
 		return;
 	}
-	reply_or_oom(req, status_json(request_daemon(req), &now));
+	reply_or_oom(req, status_json(request_daemon(req), &now, true));
+}
+
+/* list: the status with every timer, its fields included; a thousand
+ * timers come in parts (cmd-more.h). status keeps to one line: a status
+ * bar reads one. */
+static void
+cmd_list(struct request *req)
+{
+	struct now now;
+	CLEANUP_JSON json_object *o = NULL;
+	CLEANUP_JSON json_object *timers = NULL;
+
+	if (!read_now(req, &now)) {
+		return;
+	}
+	o = status_json(request_daemon(req), &now, false);
+	if (!o || !json_object_object_get_ex(o, "timers", &timers)) {
+		request_failf(req, ERR_INTERNAL, NULL, "out of memory");
+		return;
+	}
+	json_object_get(timers);
+	json_object_object_del(o, "timers");
+	request_reply_list(req, TAKE_PTR(o), "timers", timers);
 }
 
 /* ---- queue and recent: read-only views of the outbox ---- */
@@ -2098,7 +2125,7 @@ static const struct cmd timer_cmds[] = {
 	/* keep sorted by name */
 	{ "adjust", cmd_adjust, CMD_MUTATES, adjust_params },
 	{ "cancel", cmd_cancel, CMD_MUTATES, cancel_params },
-	{ "list", cmd_status, 0, NULL },
+	{ "list", cmd_list, 0, NULL },
 	{ "log", cmd_log, CMD_MUTATES, log_params },
 	{ "note", cmd_note, CMD_MUTATES, note_params },
 	{ "pause", cmd_pause, CMD_MUTATES, target_opt_params },

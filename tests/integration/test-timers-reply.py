@@ -6,9 +6,10 @@ A timer command (start, pause, resume, toggle, switch, cancel, set, note,
 adjust) replies with the timers its record changed, not with every timer:
 the one it names, plus those a start paused (concurrency single), and
 "timers_total". With 1,000 running timers ([timers] concurrency =
-parallel) a start still answers with one timer, and status/list fit one
+parallel) a start still answers with one timer, and status fits one
 64 KiB line: the timers that do not fit are counted in "timers_omitted",
-and the focused timer is never among them.
+and the focused timer is never among them. list hands all of them over,
+in parts ("more").
 
 A stop whose record is bigger than a reply line (45 timers with long
 notes, 400 timers) is durable before its reply, so the reply shrinks to
@@ -160,9 +161,21 @@ def test_many(base):
          len(shown) + r["timers_omitted"] == MANY,
          "a focused timer at the end is kept, the ones before it dropped",
          shown[-3:])
+    first = pipelined(e, [("list", None)])[0]
+    r = json.loads(first).get("result", {})
+    T.ok(len(first) + 1 <= LINE_MAX and r.get("truncated") is True and
+         r.get("more", {}).get("total") == MANY and
+         "timers_omitted" not in r,
+         "list of %d timers: the first line says where the rest begins"
+         % MANY, {k: v for k, v in r.items() if k != "timers"})
     rc, out, err = e.ctl("list")
-    T.ok(rc == 0 and out.get("timers_omitted", 0) > 0,
-         "cwtimectl list works with %d timers" % MANY, (rc, err))
+    got = [t["target"] for t in (out or {}).get("timers", [])]
+    T.ok(rc == 0 and sorted(got) == sorted("ticket:%d" % (100000 + i)
+                                           for i in range(MANY)) and
+         all(t["fields"]["notes"] == "n" * 40 for t in out["timers"]) and
+         "more" not in out,
+         "cwtimectl list: all %d timers with their fields" % MANY,
+         (rc, err, len(got)))
     e.stop()
 
 
