@@ -30,6 +30,7 @@
 #include "daemon/http.h"
 #include "daemon/journal.h"
 #include "daemon/log.h"
+#include "daemon/notify.h"
 #include "daemon/paths.h"
 
 static const char *arg_config;
@@ -319,10 +320,10 @@ run_check_journal(void)
 	return 0;
 }
 
-static void
+static int
 on_notify(const char *state)
 {
-	(void) sd_notify(0, state); /* no NOTIFY_SOCKET: nothing to do */
+	return notify_send(state); /* no NOTIFY_SOCKET: nothing to do */
 }
 
 /* CWTIMED_TEST_LINE_DEADLINE_MS: a test knob that shortens the partial
@@ -409,7 +410,13 @@ main(int argc, char **argv)
 		return status ? status : DAEMON_EXIT_FAILURE;
 	}
 	/* Replay is done and the socket listens (RELIABILITY.md 2.6/8). */
-	(void) sd_notifyf(0, "READY=1\nMAINPID=%d", (int) getpid());
+	{
+		char ready[DAEMON_NOTIFY_LEN];
+
+		snprintf(ready, sizeof(ready), "READY=1\nMAINPID=%d",
+		    (int) getpid());
+		(void) daemon_notify(&d, ready); /* never blocks */
+	}
 	log_info("ready, listening on '%s'", d.paths.socket_path);
 
 	status = daemon_run(&d);

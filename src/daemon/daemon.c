@@ -32,6 +32,7 @@
 #include "daemon/commands.h"
 #include "daemon/journal.h"
 #include "daemon/log.h"
+#include "daemon/notify.h"
 #include "daemon/ticker.h"
 #include "daemon/submitter.h" /* submission */
 #include "daemon/session.h" /* session: logind, STATUS= */
@@ -40,11 +41,66 @@
 #define DAEMON_DRAIN_MS 2000
 
 static void
+on_notify_retry(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	while (d->n_notify_backlog > 0) {
+		int r = d->opts.notify(d->notify_backlog[0]);
+
+		if (r == -EAGAIN) {
+			return; /* the timer repeats */
+		}
+		if (r < 0) {
+			log_debug_errno(r, "sd_notify: %m");
+		}
+		d->n_notify_backlog--;
+		memmove(d->notify_backlog[0], d->notify_backlog[1],
+		    d->n_notify_backlog * sizeof(d->notify_backlog[0]));
+	}
+	(void) uv_timer_stop(&d->notify_timer);
+}
+
+int
+daemon_notify(struct daemon *d, const char *state)
+{
+	int r;
+
+	if (!d->opts.notify) {
+		return 0;
+	}
+	/* behind a backlog a message waits its turn (order matters:
+	 * RELOADING=1 before READY=1) */
+	r = d->n_notify_backlog > 0 ? -EAGAIN : d->opts.notify(state);
+	if (r != -EAGAIN) {
+		if (r < 0) {
+			log_debug_errno(r, "sd_notify: %m");
+		}
+		return 0;
+	}
+	if (notify_may_drop(state)) {
+		return -EAGAIN;
+	}
+	if (d->n_notify_backlog == DAEMON_NOTIFY_BACKLOG ||
+	    strlen(state) >= DAEMON_NOTIFY_LEN) {
+		log_warning("systemd's notify socket is full: '%s' is lost",
+		    state);
+		return 0;
+	}
+	snprintf(d->notify_backlog[d->n_notify_backlog++], DAEMON_NOTIFY_LEN,
+	    "%s", state);
+	if (d->handles_init && !d->stopping &&
+	    !uv_is_active((uv_handle_t *) &d->notify_timer)) {
+		(void) uv_timer_start(&d->notify_timer, on_notify_retry,
+		    DAEMON_NOTIFY_RETRY_MS, DAEMON_NOTIFY_RETRY_MS);
+	}
+	return 0;
+}
+
+static void
 notify(struct daemon *d, const char *state)
 {
-	if (d->opts.notify) {
-		d->opts.notify(state);
-	}
+	(void) daemon_notify(d, state);
 }
 
 /* ---- journal callbacks: the one apply function (state.h) ---- */
@@ -321,6 +377,8 @@ daemon_start(struct daemon *d, const struct daemon_options *opts,
 	(void) uv_prepare_init(&d->loop, &d->commit_hook);
 	(void) uv_timer_init(&d->loop, &d->shutdown_timer);
 	(void) uv_timer_init(&d->loop, &d->watchdog_timer);
+	(void) uv_timer_init(&d->loop, &d->notify_timer);
+	d->notify_timer.data = d;
 	d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
 	d->commit_hook.data = d;
 	d->shutdown_timer.data = d;
@@ -383,6 +441,7 @@ daemon_stop(struct daemon *d, int exit_status)
 		uv_close((uv_handle_t *) &d->sig_int, NULL);
 		uv_close((uv_handle_t *) &d->sig_hup, NULL);
 		uv_close((uv_handle_t *) &d->watchdog_timer, NULL);
+		uv_close((uv_handle_t *) &d->notify_timer, NULL);
 		/* Unreferenced: fires only while connections still hold the
 		 * loop; a quick drain is not made to wait for it. */
 		(void) uv_timer_start(&d->shutdown_timer, on_shutdown_deadline,

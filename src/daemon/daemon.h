@@ -51,8 +51,14 @@ enum {
 
 /* How cwtimed.c talks to systemd (daemon.c may not include systemd
  * headers): "READY=1", "STOPPING=1", "RELOADING=1", "WATCHDOG=1",
- * "STATUS=...". May be NULL. */
-typedef void daemon_notify_fn(const char *state);
+ * "STATUS=...". Returns 0 or a negative errno, -EAGAIN when the manager's
+ * queue is full (notify_send). May be NULL. */
+typedef int daemon_notify_fn(const char *state);
+
+/* Messages to systemd waiting for room in a full notify queue. */
+#define DAEMON_NOTIFY_BACKLOG 4
+#define DAEMON_NOTIFY_LEN 64
+#define DAEMON_NOTIFY_RETRY_MS 50
 
 struct daemon_options {
 	const char *config_path;    /* --config, or NULL for the XDG default */
@@ -96,6 +102,11 @@ struct daemon {
 	uv_prepare_t commit_hook;
 	uv_timer_t shutdown_timer;
 	uv_timer_t watchdog_timer;
+	/* sd_notify messages that found the queue full, oldest first, and
+	 * the timer that retries them (daemon_notify) */
+	uv_timer_t notify_timer;
+	char notify_backlog[DAEMON_NOTIFY_BACKLOG][DAEMON_NOTIFY_LEN];
+	unsigned n_notify_backlog;
 	bool handles_init;
 
 	struct request *pending;    /* deferred requests (commands.c) */
@@ -119,6 +130,13 @@ int daemon_run(struct daemon *d);
 /* Releases everything; accepts a zeroed or half-started daemon. Returns
  * 0, or -EBUSY if uv_loop_close() found a handle still open (a bug). */
 int daemon_fini(struct daemon *d);
+
+/* Tells systemd state through opts.notify without ever blocking: a
+ * message that finds the manager's queue full is dropped when it may be
+ * (STATUS=, WATCHDOG=1: returns -EAGAIN, the caller may send it again
+ * later) and otherwise kept, in order, and retried every
+ * DAEMON_NOTIFY_RETRY_MS while the loop runs (returns 0). */
+int daemon_notify(struct daemon *d, const char *state);
 
 /* Starts the clean shutdown (SIGTERM does this). exit_status is kept when
  * it is the first request. Idempotent. */

@@ -14,6 +14,7 @@ cwtimed_CFLAGS = $(libcwtdaemon_a_CFLAGS)
 cwtimed_LDADD = $(CWT_DAEMON_LIBS)
 libcwtdaemon_a_SOURCES += %D%/fileops.c %D%/fileops.h %D%/journal.c %D%/journal.h
 libcwtdaemon_a_SOURCES += %D%/log.c %D%/log.h %D%/paths.c %D%/paths.h
+libcwtdaemon_a_SOURCES += %D%/notify.c %D%/notify.h
 libcwtdaemon_a_SOURCES += %D%/ipc.c %D%/ipc.h %D%/commands.c %D%/commands.h
 libcwtdaemon_a_SOURCES += %D%/daemon.c
 libcwtdaemon_a_SOURCES += %D%/config.c %D%/config.h

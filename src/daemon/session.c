@@ -208,11 +208,12 @@ session_status_update(struct session *s)
 	if (strcmp(now, s->status) == 0) {
 		return;
 	}
-	snprintf(s->status, sizeof(s->status), "%s", now);
 	snprintf(line, sizeof(line), "STATUS=%s", now);
-	if (s->d->opts.notify) {
-		s->d->opts.notify(line);
+	if (daemon_notify(s->d, line) < 0) {
+		s->status_dirty = true; /* a full queue: again next time */
+		return;
 	}
+	snprintf(s->status, sizeof(s->status), "%s", now);
 }
 
 /* ---- waiters: a flush bounded by a timer ---- */

@@ -8,8 +8,11 @@ STATUS= already counts the replayed timer); the exact STATUS= strings
 documented in cwtimed(1) as timers start, pause and stop and as entries
 are queued and submitted (against the fake ConnectWise); RELOADING=1 then
 READY=1 around SIGHUP; STOPPING=1 on SIGTERM; WATCHDOG=1 when
-WATCHDOG_USEC is set and never otherwise. Then the daemon started by
-systemd-socket-activate on the first connection answers it.
+WATCHDOG_USEC is set and never otherwise. A notify socket whose queue is
+full (a manager that does not read) never stops the daemon: it answers,
+drops STATUS=, and sends READY=1, RELOADING=1 and READY=1 in order once
+there is room. Then the daemon started by systemd-socket-activate on the
+first connection answers it.
 
 Prints TAP; waits with deadlines, never by sleeping.
 """
@@ -186,6 +189,90 @@ def case_last_submit(base):
         cw.stop()
 
 
+def fill(path):
+    """Fills the datagram queue of the socket at path; returns how many
+    datagrams it took."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.setblocking(False)
+    n = 0
+    try:
+        while n < 100000:
+            s.sendto(b"FILLER=1", path)
+            n += 1
+    except BlockingIOError:
+        pass
+    finally:
+        s.close()
+    return n
+
+
+def case_full_queue(base):
+    env = timerlib.Env(base, "fullq")
+    env.logn += 1
+    path = os.path.join(env.base, "notify-full")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    filled = fill(path)
+    e = dict(env.env)
+    e["NOTIFY_SOCKET"] = path
+    env.log = os.path.join(env.base, "cwtimed-fullq.log")
+    with open(env.log, "wb") as logf:
+        proc = subprocess.Popen([timerlib.CWTIMED, "--log-level", "debug"],
+                                env=e, stdout=logf, stderr=subprocess.STDOUT)
+    msgs = []
+
+    def drain():
+        sock.setblocking(False)
+        try:
+            while True:
+                m = sock.recv(4096).decode()
+                if m != "FILLER=1":
+                    msgs.append(m)
+        except BlockingIOError:
+            pass
+
+    def answers():
+        try:
+            return env.raw("ping", timeout=2).get("ok") is True
+        except (OSError, ValueError):
+            return False
+
+    try:
+        up = env.wait_for(answers, timeout=20)
+        T.ok(filled > 0 and up, "a full notify queue (%d datagrams) does "
+             "not keep cwtimed from answering" % filled, env.log_text())
+        rcs = [env.ctl("start", "54321", "--ago", "30m")[0],
+               env.ctl("pause")[0],
+               env.ctl("stop", "--all")[0]]
+        T.eq(rcs, [0, 0, 0], "start, pause and stop are answered while the "
+             "queue stays full (their STATUS= lines are dropped)")
+        proc.send_signal(signal.SIGHUP)
+        T.ok(env.wait_for(lambda: "configuration reloaded" in
+                          env.log_text(), timeout=10) and answers(),
+             "SIGHUP: reloaded while the queue is full")
+        drain()
+        got = env.wait_for(lambda: (drain(), [m.split("\n")[0] for m in
+                                              msgs])[1][:3] ==
+                           ["READY=1", "RELOADING=1", "READY=1"], timeout=10)
+        T.ok(got and msgs[0] == "READY=1\nMAINPID=%d" % proc.pid,
+             "once there is room: READY=1 (with MAINPID), RELOADING=1, "
+             "READY=1, in order", msgs)
+        T.eq(env.ctl("start", "54322")[0], 0, "a timer starts")
+        want = "STATUS=1 timer running, 1 queued, last submit never"
+        T.ok(env.wait_for(lambda: (drain(), want in msgs)[1], timeout=10),
+             "and STATUS= flows again", msgs)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = proc.wait()
+        sock.close()
+        os.unlink(path)
+    T.eq(rc, 0, "SIGTERM: exit 0")
+
+
 def case_activate(base):
     if not os.access(ACTIVATE, os.X_OK):
         print("skip-probe: access(%s, X_OK): %s" % (ACTIVATE,
@@ -239,6 +326,7 @@ def main():
     try:
         case_counts(base)
         case_last_submit(base)
+        case_full_queue(base)
         case_activate(base)
     finally:
         timerlib.cleanup(base, [])

@@ -97,9 +97,9 @@ class Daemon:
         return False
 
     def drain_notify(self):
-        """Reads the STATUS= datagrams cwtimed sends on every change: an
-        unread notify socket fills (net.unix.max_dgram_qlen, 10 here) and
-        then blocks the daemon's sd_notify."""
+        """Reads the STATUS= datagrams cwtimed sends on every change, so
+        that the socket keeps the latest (a full queue makes cwtimed drop
+        them: test-notify.py)."""
         self.notify.setblocking(False)
         try:
             while True:
