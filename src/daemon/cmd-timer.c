@@ -316,6 +316,18 @@ tracker_view(struct request *req)
 	return &s->tracker;
 }
 
+/* The start of a timer handler: now, and the tracker as the records
+ * already waiting in this iteration's batch leave it (stateview.h). NULL
+ * when the request has been answered with the error. */
+static struct tracker *
+timer_begin(struct request *req, struct now *now)
+{
+	if (!read_now(req, now)) {
+		return NULL;
+	}
+	return tracker_view(req);
+}
+
 /* True when the request names a target that has no timer yet (so the
  * [defaults] apply); fills *ret. A target that does not parse gives
  * false: prepare reports it. */
@@ -1396,8 +1408,13 @@ cmd_stop(struct request *req)
 	    on_entries_committed);
 }
 
+/* A tracker_prepare_* that needs only the target: pause, resume. */
+typedef int target_prepare_fn(const struct tracker *t, const char *target,
+    const struct now *now, uint16_t *ret_type, json_object **ret_payload,
+    struct errbuf *reterr);
+
 static void
-cmd_pause(struct request *req)
+run_on_target(struct request *req, target_prepare_fn *prepare)
 {
 	json_object *payload = NULL;
 	struct errbuf e;
@@ -1406,40 +1423,27 @@ cmd_pause(struct request *req)
 	int r;
 
 	errbuf_clear(&e);
-	if (!read_now(req, &now)) {
-		return;
-	}
-	struct tracker *tr = tracker_view(req);
+	struct tracker *tr = timer_begin(req, &now);
+
 	if (!tr) {
 		return;
 	}
-	r = tracker_prepare_pause(tr,
-	    request_arg_string(req, "target"), &now, &type, &payload, &e);
+	r = prepare(tr, request_arg_string(req, "target"), &now, &type,
+	    &payload, &e);
 	journal_and_commit(req, r, type, payload, false, &e,
 	    on_timer_committed);
 }
 
 static void
+cmd_pause(struct request *req)
+{
+	run_on_target(req, tracker_prepare_pause);
+}
+
+static void
 cmd_resume(struct request *req)
 {
-	json_object *payload = NULL;
-	struct errbuf e;
-	struct now now;
-	uint16_t type = 0;
-	int r;
-
-	errbuf_clear(&e);
-	if (!read_now(req, &now)) {
-		return;
-	}
-	struct tracker *tr = tracker_view(req);
-	if (!tr) {
-		return;
-	}
-	r = tracker_prepare_resume(tr,
-	    request_arg_string(req, "target"), &now, &type, &payload, &e);
-	journal_and_commit(req, r, type, payload, false, &e,
-	    on_timer_committed);
+	run_on_target(req, tracker_prepare_resume);
 }
 
 /* toggle and switch: both may start a new timer, which takes the
@@ -1529,10 +1533,8 @@ cmd_cancel(struct request *req)
 	int r;
 
 	errbuf_clear(&e);
-	if (!read_now(req, &now)) {
-		return;
-	}
-	struct tracker *tr = tracker_view(req);
+	struct tracker *tr = timer_begin(req, &now);
+
 	if (!tr) {
 		return;
 	}
@@ -1583,10 +1585,8 @@ cmd_note(struct request *req)
 	int r;
 
 	errbuf_clear(&e);
-	if (!read_now(req, &now)) {
-		return;
-	}
-	struct tracker *tr = tracker_view(req);
+	struct tracker *tr = timer_begin(req, &now);
+
 	if (!tr) {
 		return;
 	}
