@@ -657,6 +657,13 @@ parse_json(
 		return bad_field(reterr, "entry", "not an object");
 	}
 	entry_init(&e);
+	/* {} is the empty entry. Most start records carry "fields": {}, and
+	 * the thirty lookups below were 10-15% of a replay's start-up. */
+	if (json_object_object_length(o) == 0) {
+		entry_fini(ret);
+		*ret = e;
+		return 0;
+	}
 	if (json_object_object_get_ex(o, "chargeToType", &v) &&
 	    json_object_is_type(v, json_type_string)) {
 		e.target.type =

@@ -223,6 +223,24 @@ test_fields_from_args(void **state)
 		entry_fini(&back);
 	}
 	json_object_put(out);
+	/* {} (the fast path replay takes) replaces a filled entry with the
+	 * empty one, as the full parse of {} does */
+	{
+		struct entry back;
+		json_object *empty = json_object_new_object();
+
+		entry_init(&back);
+		back.billable = ENTRY_BILLABLE_BILLABLE;
+		assert_int_equal(entry_set_string(&back.notes, "x"), 0);
+		assert_int_equal(entry_fields_from_json(empty, &back, NULL), 0);
+		out = entry_fields_to_json(&back);
+		assert_string_equal(json_object_to_json_string(out), "{ }");
+		assert_null(back.notes);
+		assert_int_equal(back.target.type, TARGET_INVALID);
+		json_object_put(out);
+		json_object_put(empty);
+		entry_fini(&back);
+	}
 
 	args = json_tokener_parse("{\"billable\":\"maybe\"}");
 	assert_int_equal(entry_fields_from_args(args, &e, &err), -EINVAL);
