@@ -444,12 +444,20 @@ pacer_refill(struct backoff_pacer *p, int64_t now_ms)
 		return; /* time never runs backwards here */
 	}
 	dt = (uint64_t) (now_ms - p->last_ms);
-	/* rate units per ms. A gap longer than it takes to fill the bucket
-	 * fills it; clamping first keeps the product from overflowing. */
-	if (dt > p->capacity / p->rate_per_min + 1) {
-		dt = p->capacity / p->rate_per_min + 1;
+	/* rate units per ms. A gap longer than it takes to repay the debt
+	 * and fill the bucket does both; clamping first keeps the product
+	 * from overflowing. */
+	if (dt > (p->capacity + p->debt) / p->rate_per_min + 1) {
+		dt = (p->capacity + p->debt) / p->rate_per_min + 1;
 	}
 	add = dt * p->rate_per_min;
+	if (add <= p->debt) {
+		p->debt -= add;
+		add = 0;
+	} else {
+		add -= p->debt;
+		p->debt = 0;
+	}
 	p->tokens =
 	    p->tokens + add > p->capacity ? p->capacity : p->tokens + add;
 	p->last_ms = now_ms;
@@ -467,10 +475,10 @@ backoff_pacer_wait(struct backoff_pacer *p, int64_t now_ms)
 		return 0;
 	}
 	pacer_refill(p, now_ms);
-	if (p->tokens >= PACER_UNIT) {
+	if (p->debt == 0 && p->tokens >= PACER_UNIT) {
 		return 0;
 	}
-	missing = PACER_UNIT - p->tokens;
+	missing = PACER_UNIT - p->tokens + p->debt;
 	/* Round up so the caller never wakes a millisecond early. */
 	return (int64_t) ((missing + p->rate_per_min - 1) / p->rate_per_min);
 }
@@ -484,6 +492,29 @@ backoff_pacer_take(struct backoff_pacer *p, int64_t now_ms)
 	}
 	pacer_refill(p, now_ms);
 	p->tokens = p->tokens >= PACER_UNIT ? p->tokens - PACER_UNIT : 0;
+}
+
+void
+backoff_pacer_charge(struct backoff_pacer *p, int64_t now_ms)
+{
+	uint64_t cap;
+
+	if (p->rate_per_min == 0) {
+		return;
+	}
+	pacer_refill(p, now_ms);
+	if (p->tokens >= PACER_UNIT) {
+		p->tokens -= PACER_UNIT;
+		return;
+	}
+	/* a minute's worth at most: a burst of interactive calls must not
+	 * hold the queue back for longer than the rate itself would */
+	cap = (uint64_t) p->rate_per_min * PACER_UNIT;
+	p->debt += PACER_UNIT - p->tokens;
+	p->tokens = 0;
+	if (p->debt > cap) {
+		p->debt = cap;
+	}
 }
 
 void

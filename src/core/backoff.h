@@ -114,6 +114,7 @@ struct backoff_pacer {
 	uint32_t in_flight;
 	uint64_t tokens;   /* in 1/60000 of a request */
 	uint64_t capacity; /* same unit */
+	uint64_t debt;     /* same unit: charged beyond the tokens */
 	int64_t last_ms;   /* when tokens was last brought up to date */
 };
 
@@ -130,6 +131,13 @@ int64_t backoff_pacer_wait(struct backoff_pacer *p, int64_t now_ms);
 /* A request starts: takes a token and a slot. Call only after
  * backoff_pacer_wait() returned 0 at the same now_ms. */
 void backoff_pacer_take(struct backoff_pacer *p, int64_t now_ms);
+
+/* A request that went out elsewhere (an interactive command's own
+ * client) counts against this rate: takes a token, or runs into a debt
+ * (at most a minute's worth) that the next tokens repay before any
+ * request of ours may start. Never waits: the user's command goes out at
+ * once, the background requests make room. */
+void backoff_pacer_charge(struct backoff_pacer *p, int64_t now_ms);
 
 /* A request ended (any outcome): frees its slot. */
 void backoff_pacer_done(struct backoff_pacer *p);

@@ -46,6 +46,18 @@
 
 /* ---- per-operation client ---- */
 
+/* Each request of an interactive command counts against the submitter's
+ * max_rate: ConnectWise limits the API member, not the connection, and
+ * a search of several pages during a paced backlog would otherwise add
+ * its requests on top of the rate (design.md 27). */
+static void
+charge_submitter(void *userdata)
+{
+	struct daemon *d = userdata;
+
+	cwapi_charge(d->cwapi);
+}
+
 int
 cmdref_client_open(
     struct daemon *d, struct cmdref_client *c, struct errbuf *reterr)
@@ -75,6 +87,8 @@ cmdref_client_open(
 	cfg.total_timeout_ms =
 	    (uint32_t) (d->config.api.total_timeout_s * 1000);
 	cfg.low_speed_time_s = (uint32_t) d->config.api.low_speed_time_s;
+	cfg.on_send = charge_submitter;
+	cfg.on_send_userdata = d;
 	r = cwapi_new(
 	    &cfg, &d->secret, http_transport(c->http), &c->api, reterr);
 	if (r < 0) {

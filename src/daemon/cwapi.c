@@ -658,6 +658,9 @@ call_submit(struct cwapi *api, struct cwapi_call *c)
 		req.headers[i] = lines[i];
 	}
 	r = api->t->submit(api->t, &req, on_http_done, c);
+	if (r >= 0 && api->cfg.on_send) {
+		api->cfg.on_send(api->cfg.on_send_userdata);
+	}
 out:
 	for (size_t i = 0; i < nl; i++) {
 		wipe_free(lines[i]); /* the transport has its own copy */
@@ -713,6 +716,21 @@ pacer_arm(struct cwapi *api, int64_t now)
 
 	if (api->has_clock && w >= 0) {
 		api->clock.arm(api->clock.userdata, w);
+	}
+}
+
+void
+cwapi_charge(struct cwapi *api)
+{
+	int64_t now;
+
+	if (!api || !api->has_clock) {
+		return;
+	}
+	now = now_ms(api);
+	backoff_pacer_charge(&api->pacer, now);
+	if (queued_any(api)) {
+		pacer_arm(api, now); /* the wait just grew */
 	}
 }
 

@@ -55,6 +55,10 @@ struct cwapi_config {
 	uint32_t max_rate;
 	uint32_t max_in_flight;
 	const struct cwapi_clock *clock; /* NULL: no rate limit (copied) */
+	/* Called as each request goes out (NULL: nothing). The interactive
+	 * commands' clients charge the submitter's pacer with it. */
+	void (*on_send)(void *userdata);
+	void *on_send_userdata;
 };
 
 /* The outcome of one call; valid only during the callback. */
@@ -104,6 +108,11 @@ void cwapi_set_secret(struct cwapi *api, const struct secret *secret);
  * calls the pacer now allows. May run callbacks (of queued calls that
  * could not be sent). */
 void cwapi_kick(struct cwapi *api);
+
+/* A request went out on another client (cwapi_config.on_send): it counts
+ * against this client's max_rate (backoff_pacer_charge), so that our
+ * requests and the others together keep to it. No effect unpaced. */
+void cwapi_charge(struct cwapi *api);
 
 /* Drops a call: its callback never runs. Unknown ids are ignored. The
  * request may still reach the server. */

@@ -279,6 +279,47 @@ test_breaker_jitter(void **state)
 	}
 }
 
+/* Requests of other clients (interactive commands) charged to the
+ * pacer: a token when there is one, else a debt the next tokens repay
+ * before a request of ours may start; capped at a minute's worth. */
+static void
+test_pacer_charge(void **state)
+{
+	struct backoff_pacer p;
+
+	(void) state;
+	/* 600/min: a token every 100 ms, bucket of one */
+	backoff_pacer_init(&p, 600, 64, 0);
+	backoff_pacer_charge(&p, 0); /* takes the one token */
+	assert_int_equal(backoff_pacer_wait(&p, 0), 100);
+	backoff_pacer_charge(&p, 0); /* and two more on credit */
+	backoff_pacer_charge(&p, 0);
+	assert_int_equal(backoff_pacer_wait(&p, 0), 300);
+	assert_int_equal(backoff_pacer_wait(&p, 150), 150);
+	assert_int_equal(backoff_pacer_wait(&p, 299), 1);
+	assert_int_equal(backoff_pacer_wait(&p, 300), 0);
+	backoff_pacer_take(&p, 300);
+	backoff_pacer_done(&p);
+	assert_int_equal(backoff_pacer_wait(&p, 300), 100);
+	/* the debt is capped at a minute's worth (600 requests) */
+	backoff_pacer_init(&p, 600, 64, 0);
+	for (int i = 0; i < 5000; i++) {
+		backoff_pacer_charge(&p, 0);
+	}
+	assert_int_equal(backoff_pacer_wait(&p, 0), 60000 + 100);
+	/* a long gap repays all of it and fills the bucket */
+	assert_int_equal(backoff_pacer_wait(&p, 3600000), 0);
+	backoff_pacer_take(&p, 3600000);
+	backoff_pacer_done(&p);
+	assert_int_equal(backoff_pacer_wait(&p, 3600000), 100);
+	/* unpaced: charging changes nothing */
+	backoff_pacer_init(&p, 0, 4, 0);
+	for (int i = 0; i < 1000; i++) {
+		backoff_pacer_charge(&p, 0);
+	}
+	assert_int_equal(backoff_pacer_wait(&p, 0), 0);
+}
+
 static void
 test_pacer(void **state)
 {
@@ -416,6 +457,7 @@ main(void)
 	    cmocka_unit_test(test_breaker),
 	    cmocka_unit_test(test_breaker_jitter),
 	    cmocka_unit_test(test_pacer),
+	    cmocka_unit_test(test_pacer_charge),
 	    cmocka_unit_test(test_pacer_window),
 	};
 	int failures = cmocka_run_group_tests(tests, NULL, NULL);

@@ -832,6 +832,66 @@ test_pacing(void **state)
 }
 
 static void
+count_send(void *userdata)
+{
+	(*(int *) userdata)++;
+}
+
+/* The interactive commands' clients: on_send runs once per request that
+ * goes out, and cwapi_charge makes the paced client's queued calls wait
+ * for the requests charged to it (design.md 27). */
+static void
+test_charge_shared_rate(void **state)
+{
+	struct fake fi, fp;
+	struct manual_clock mc = {.now = 5000, .armed = -1};
+	struct cwapi_clock clock = {mc_now, mc_arm, &mc};
+	int sent = 0;
+	struct cwapi_config icfg = {.url = BASE,
+	    .company = "examplemsp",
+	    .on_send = count_send,
+	    .on_send_userdata = &sent};
+	/* 60/min: one a second */
+	struct cwapi_config pcfg = {.url = BASE,
+	    .company = "examplemsp",
+	    .max_rate = 60,
+	    .max_in_flight = 8,
+	    .clock = &clock};
+	struct cwapi *inter = NULL, *paced = NULL;
+	struct errbuf e;
+	struct got g[4] = {{0}};
+
+	(void) state;
+	fake_init(&fi);
+	fake_init(&fp);
+	assert_int_equal(cwapi_new(&icfg, &test_secret, &fi.t, &inter, &e), 0);
+	assert_int_equal(cwapi_new(&pcfg, &test_secret, &fp.t, &paced, &e), 0);
+	/* the paced client sends one, the next waits a second */
+	assert_true(cwapi_get_entry(paced, 1, NULL, on_result, &g[0]) > 0);
+	assert_true(cwapi_get_entry(paced, 2, NULL, on_result, &g[1]) > 0);
+	assert_int_equal(fp.n, 1);
+	assert_int_equal(mc.armed, 6000);
+	/* two interactive requests go out at once, each counted... */
+	assert_true(cwapi_get_entry(inter, 7, NULL, on_result, &g[2]) > 0);
+	assert_true(cwapi_get_entry(inter, 8, NULL, on_result, &g[3]) > 0);
+	assert_int_equal(fi.n, 2);
+	assert_int_equal(sent, 2);
+	/* ...and charged: the paced call now waits three seconds */
+	cwapi_charge(paced);
+	cwapi_charge(paced);
+	assert_int_equal(mc.armed, 8000);
+	mc.now = 7999;
+	cwapi_kick(paced);
+	assert_int_equal(fp.n, 1);
+	mc.now = 8000;
+	cwapi_kick(paced);
+	assert_int_equal(fp.n, 2);
+	cwapi_charge(NULL); /* offline: no paced client */
+	cwapi_free(inter);
+	cwapi_free(paced);
+}
+
+static void
 test_in_flight_without_clock(void **state)
 {
 	struct fake f;
@@ -1010,6 +1070,7 @@ main(void)
 	    cmocka_unit_test(test_config_checks),
 	    cmocka_unit_test(test_pacing),
 	    cmocka_unit_test(test_in_flight_without_clock),
+	    cmocka_unit_test(test_charge_shared_rate),
 	    cmocka_unit_test(test_cancel_and_free_in_callback),
 	    cmocka_unit_test(test_parse_error),
 	    cmocka_unit_test(test_link_next),
