@@ -10,7 +10,6 @@
  */
 #include "client/print-entries.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,64 +18,9 @@
 
 #include <json-c/json.h>
 
+#include "client/textbuf.h"
 #include "common/jsonutil.h"
 #include "common/timeparse.h"
-
-struct pbuf {
-	char *s;
-	size_t len, cap;
-	bool ok;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-pb_addf(struct pbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (!b->ok) {
-		return;
-	}
-	for (;;) {
-		size_t room = b->cap - b->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(
-		    b->s ? b->s + b->len : NULL, b->s ? room : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->ok = false;
-			return;
-		}
-		if (b->s && (size_t) n < room) {
-			b->len += (size_t) n;
-			return;
-		}
-		size_t cap = b->cap ? b->cap : 1024;
-
-		while (cap < b->len + (size_t) n + 1) {
-			cap *= 2;
-		}
-		char *p = realloc(b->s, cap);
-
-		if (!p) {
-			b->ok = false;
-			return;
-		}
-		b->s = p;
-		b->cap = cap;
-	}
-}
-
-static char *
-pb_take(struct pbuf *b)
-{
-	if (!b->ok || !b->s) {
-		free(b->s);
-		return b->ok ? strdup("") : NULL;
-	}
-	return b->s;
-}
 
 static const char *
 str(json_object *o, const char *key)
@@ -163,11 +107,11 @@ target_of(json_object *e, char *buf, size_t n)
 }
 
 static void
-entry_rows(struct pbuf *b, json_object *entries)
+entry_rows(struct textbuf *b, json_object *entries)
 {
 	size_t n = json_object_array_length(entries);
 
-	pb_addf(b, "%-8s %-16s %6s  %-9s %-17s %-10s %-14s %s\n", "ID", "START",
+	textbuf_addf(b, "%-8s %-16s %6s  %-9s %-17s %-10s %-14s %s\n", "ID", "START",
 	    "HOURS", "BILLING", "STATUS", "MEMBER", "TARGET", "NOTES");
 	for (size_t i = 0; i < n; i++) {
 		json_object *e = json_object_array_get_idx(entries, i);
@@ -176,7 +120,7 @@ entry_rows(struct pbuf *b, json_object *entries)
 		local_time(str(e, "timeStart"), when, sizeof(when));
 		target_of(e, target, sizeof(target));
 		one_line(str(e, "notes"), notes, sizeof(notes));
-		pb_addf(b, "%-8lld %-16s %6.2f  %-9s %-17s %-10s %-14s %s\n",
+		textbuf_addf(b, "%-8lld %-16s %6.2f  %-9s %-17s %-10s %-14s %s\n",
 		    id_of(e), when, num(e, "actualHours"),
 		    str(e, "billableOption"), str(e, "status"),
 		    str(jsonutil_get(e, "member"), "identifier"), target,
@@ -187,48 +131,48 @@ entry_rows(struct pbuf *b, json_object *entries)
 static char *
 print_entries(json_object *r)
 {
-	struct pbuf b = {.ok = true};
+	struct textbuf b = {.ok = true};
 	json_object *entries = jsonutil_get(r, "entries");
 
 	if (!entries || !json_object_is_type(entries, json_type_array)) {
 		return NULL;
 	}
 	entry_rows(&b, entries);
-	pb_addf(&b, "%lld entries, %.2f h, billable %.2f h\n",
+	textbuf_addf(&b, "%lld entries, %.2f h, billable %.2f h\n",
 	    (long long) num(r, "count"), num(r, "hours"),
 	    num(r, "billable_hours"));
 	if (json_object_get_boolean(jsonutil_get(r, "truncated"))) {
-		pb_addf(&b,
+		textbuf_addf(&b,
 		    "(%lld shown: the totals cover all; narrow the filter or "
 		    "use --limit)\n",
 		    (long long) num(r, "returned"));
 	}
-	return pb_take(&b);
+	return textbuf_take(&b);
 }
 
 static char *
 print_sheet(json_object *r)
 {
-	struct pbuf b = {.ok = true};
+	struct textbuf b = {.ok = true};
 	json_object *s = jsonutil_get(r, "sheet");
 	json_object *entries = jsonutil_get(r, "entries");
 
 	if (!s || !entries || !json_object_is_type(entries, json_type_array)) {
 		return NULL;
 	}
-	pb_addf(&b, "sheet %lld  %s  %.10s to %.10s  %s\n", id_of(s),
+	textbuf_addf(&b, "sheet %lld  %s  %.10s to %.10s  %s\n", id_of(s),
 	    str(jsonutil_get(s, "member"), "identifier"), str(s, "dateStart"),
 	    str(s, "dateEnd"), str(s, "status"));
 	entry_rows(&b, entries);
-	pb_addf(&b, "%lld entries, %.2f h\n", (long long) num(r, "count"),
+	textbuf_addf(&b, "%lld entries, %.2f h\n", (long long) num(r, "count"),
 	    num(r, "hours"));
-	return pb_take(&b);
+	return textbuf_take(&b);
 }
 
 static char *
 print_sheets(json_object *r)
 {
-	struct pbuf b = {.ok = true};
+	struct textbuf b = {.ok = true};
 	json_object *sheets = jsonutil_get(r, "sheets");
 	size_t n;
 
@@ -236,12 +180,12 @@ print_sheets(json_object *r)
 		return NULL;
 	}
 	n = json_object_array_length(sheets);
-	pb_addf(&b, "%-8s %-10s %4s %6s  %-10s %-10s %-17s %7s\n", "ID",
+	textbuf_addf(&b, "%-8s %-10s %4s %6s  %-10s %-10s %-17s %7s\n", "ID",
 	    "MEMBER", "YEAR", "PERIOD", "START", "END", "STATUS", "HOURS");
 	for (size_t i = 0; i < n; i++) {
 		json_object *s = json_object_array_get_idx(sheets, i);
 
-		pb_addf(&b,
+		textbuf_addf(&b,
 		    "%-8lld %-10s %4lld %6lld  %-10.10s %-10.10s %-17s "
 		    "%7.2f\n",
 		    id_of(s), str(jsonutil_get(s, "member"), "identifier"),
@@ -249,14 +193,14 @@ print_sheets(json_object *r)
 		    str(s, "dateStart"), str(s, "dateEnd"), str(s, "status"),
 		    num(s, "hours"));
 	}
-	pb_addf(&b, "%zu sheets\n", n);
-	return pb_take(&b);
+	textbuf_addf(&b, "%zu sheets\n", n);
+	return textbuf_take(&b);
 }
 
 static char *
 print_items(json_object *r)
 {
-	struct pbuf b = {.ok = true};
+	struct textbuf b = {.ok = true};
 	json_object *items = jsonutil_get(r, "items");
 	size_t n;
 
@@ -264,22 +208,22 @@ print_items(json_object *r)
 		return NULL;
 	}
 	n = json_object_array_length(items);
-	pb_addf(&b, "%-6s %s\n", "ID", "NAME");
+	textbuf_addf(&b, "%-6s %s\n", "ID", "NAME");
 	for (size_t i = 0; i < n; i++) {
 		json_object *it = json_object_array_get_idx(items, i);
 
-		pb_addf(&b, "%-6lld %s%s\n", id_of(it), str(it, "name"),
+		textbuf_addf(&b, "%-6lld %s%s\n", id_of(it), str(it, "name"),
 		    json_object_get_boolean(jsonutil_get(it, "inactiveFlag"))
 			? " (inactive)"
 			: "");
 	}
-	return pb_take(&b);
+	return textbuf_take(&b);
 }
 
 static char *
 print_results(json_object *r)
 {
-	struct pbuf b = {.ok = true};
+	struct textbuf b = {.ok = true};
 	json_object *res = jsonutil_get(r, "results");
 	size_t n;
 
@@ -291,13 +235,13 @@ print_results(json_object *r)
 		json_object *it = json_object_array_get_idx(res, i);
 		bool good = json_object_get_boolean(jsonutil_get(it, "ok"));
 
-		pb_addf(&b, "%-8lld %-6s %s\n", id_of(it),
+		textbuf_addf(&b, "%-8lld %-6s %s\n", id_of(it),
 		    good ? "ok" : "failed",
 		    !good		       ? str(it, "message")
 			: str(it, "status")[0] ? str(it, "status")
 					       : str(it, "action"));
 	}
-	return pb_take(&b);
+	return textbuf_take(&b);
 }
 
 /* flush: a summary, then one line per entry that still needs the user
@@ -307,7 +251,7 @@ print_results(json_object *r)
 static char *
 print_flush(json_object *r)
 {
-	struct pbuf b = {.ok = true};
+	struct textbuf b = {.ok = true};
 	json_object *ents = jsonutil_get(r, "entries");
 	json_object *done = jsonutil_get(r, "submitted_entries");
 	json_object *sub = jsonutil_get(r, "submission");
@@ -316,13 +260,13 @@ print_flush(json_object *r)
 	if (!ents || !json_object_is_type(ents, json_type_array)) {
 		return NULL;
 	}
-	pb_addf(&b,
+	textbuf_addf(&b,
 	    "flush: %.0f submitted, %.0f rejected, %.0f unknown, %.0f "
 	    "pending\n",
 	    num(r, "submitted"), num(r, "rejected"), num(r, "unknown"),
 	    num(r, "pending") + num(r, "attempting"));
 	if (str(sub, "state")[0] && strcmp(str(sub, "state"), "ok") != 0) {
-		pb_addf(&b, "submission %s: %s\n", str(sub, "state"),
+		textbuf_addf(&b, "submission %s: %s\n", str(sub, "state"),
 		    str(sub, "reason"));
 	}
 	n = json_object_array_length(ents);
@@ -335,11 +279,11 @@ print_flush(json_object *r)
 
 		one_line(msg, line, sizeof(line));
 		if (!line[0]) {
-			pb_addf(
+			textbuf_addf(
 			    &b, "%-36s %s\n", str(e, "id"), str(e, "state"));
 			continue;
 		}
-		pb_addf(&b, "%-36s %-15s %s%s%s\n", str(e, "id"),
+		textbuf_addf(&b, "%-36s %-15s %s%s%s\n", str(e, "id"),
 		    str(e, "state"), line,
 		    str(err, "field")[0] ? ", field " : "", str(err, "field"));
 	}
@@ -351,17 +295,17 @@ print_flush(json_object *r)
 		const char *u =
 		    json_object_get_string(json_object_array_get_idx(p, 0));
 
-		pb_addf(&b, "%-36s %-15s %lld\n", u ? u : "?", "submitted",
+		textbuf_addf(&b, "%-36s %-15s %lld\n", u ? u : "?", "submitted",
 		    (long long) json_object_get_int64(
 			json_object_array_get_idx(p, 1)));
 	}
 	if (num(r, "omitted") > 0) {
-		pb_addf(&b,
+		textbuf_addf(&b,
 		    "(%.0f more not listed: the reply is full; see 'cwtimectl "
 		    "queue')\n",
 		    num(r, "omitted"));
 	}
-	return pb_take(&b);
+	return textbuf_take(&b);
 }
 
 char *
