@@ -27,17 +27,8 @@ fi
 : "${top_srcdir:?set by make check}" "${top_builddir:?set by make check}"
 gen=$top_builddir/tools/gen-errors
 doc=$top_srcdir/doc/errors.md
-n=0
-fail=0
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-not_ok() {
-    n=$((n + 1))
-    echo "not ok $n - $1"
-    fail=1
-}
+# shellcheck source=tests/lib/tap.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib/tap.sh"
 
 echo "1..4"
 if out=$(compare "$gen" "$doc" 2>&1); then

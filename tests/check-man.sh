@@ -65,17 +65,8 @@ if ! command -v mandoc >/dev/null 2>&1; then
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-fail=0
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-not_ok() {
-    n=$((n + 1))
-    echo "not ok $n - $1"
-    fail=1
-}
+# shellcheck source=tests/lib/tap.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib/tap.sh"
 
 scds=$(find "$top_srcdir/doc" "$top_srcdir/client" \( -name '*.scd' -o -name '*.scd.in' \) \
     2>/dev/null | sort)

@@ -37,17 +37,8 @@ if ! command -v shellcheck >/dev/null 2>&1; then
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-fail=0
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-not_ok() {
-    n=$((n + 1))
-    echo "not ok $n - $1"
-    fail=1
-}
+# shellcheck source=tests/lib/tap.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib/tap.sh"
 
 echo "1..4"
 cd "$top_srcdir" || exit 1

@@ -84,17 +84,8 @@ if [ $# -gt 0 ]; then
 fi
 
 : "${top_builddir:?set by make check}"
-n=0
-fail=0
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-not_ok() {
-    n=$((n + 1))
-    echo "not ok $n - $1"
-    fail=1
-}
+# shellcheck source=tests/lib/tap.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib/tap.sh"
 
 echo "1..4"
 ours=$(

@@ -420,8 +420,9 @@ check_PROGRAMS += tests/unit/test-jsonutil
 TESTS += tests/unit/test-jsonutil
 tests_unit_test_jsonutil_CFLAGS = $(CWT_TEST_CFLAGS)
 tests_unit_test_jsonutil_LDADD = libcwtcommon.a $(JSONC_LIBS) $(CMOCKA_LIBS)
-# Sourced by check-banned.sh and check-layering.sh (their file walk and TAP frame).
-EXTRA_DIST += tests/lib/srcwalk.sh
+# Sourced by check-banned.sh and check-layering.sh (their file walk and TAP
+# frame) and by every check-*.sh (tap.sh: ok, not_ok).
+EXTRA_DIST += tests/lib/srcwalk.sh tests/lib/tap.sh
 # make -j check-crash: every make run first runs config.h's (no-op) rule,
 # and a test whose .log does not wait for it starts before the others;
 # so test-journal, the longest, used to start last. Waiting for config.h

@@ -66,17 +66,8 @@ if ! probe=$(systemd-analyze --user verify --man=no "$tmp/probe.service" 2>&1); 
     exit 0
 fi
 
-n=0
-fail=0
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-not_ok() {
-    n=$((n + 1))
-    echo "not ok $n - $1"
-    fail=1
-}
+# shellcheck source=tests/lib/tap.sh
+. "$top_srcdir/tests/lib/tap.sh"
 
 echo "1..5"
 if out=$(systemd-analyze --user verify "$man_opt" "$tmp/good/cwtimed.service" \

@@ -14,8 +14,7 @@
 #   srcwalk_tap_begin
 #       the TAP frame for the no-argument mode: needs $top_srcdir (make
 #       check sets it), makes the scratch directory $tmp (removed on exit)
-#       and zeroes $n and $fail, which ok/not_ok (defined when sourced)
-#       count in and set.
+#       and sources tests/lib/tap.sh (ok, not_ok, $n and $fail).
 #   srcwalk_expect_clean CHECKFN ROOT OK NOT_OK
 #       passes (saying OK) when CHECKFN accepts ROOT, the real tree; else
 #       fails saying NOT_OK, with CHECKFN's findings as TAP comments.
@@ -48,21 +47,10 @@ srcwalk_tap_begin() {
     : "${top_srcdir:?set by make check}"
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT
-    n=0
-    fail=0
+    # shellcheck source=tests/lib/tap.sh
+    . "$top_srcdir/tests/lib/tap.sh"
 }
 
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-
-not_ok() {
-    n=$((n + 1))
-    echo "not ok $n - $1"
-    # shellcheck disable=SC2034 # the sourcing check exits with $fail
-    fail=1
-}
 
 srcwalk_expect_clean() {
     if out=$("$1" "$2"); then
