@@ -2217,7 +2217,7 @@ submitter_status_json(const struct submitter *s)
 		    o, "breaker", json_object_new_string(st.breaker));
 	}
 	if (r == 0) {
-		r = jsonutil_add(o, "oldest_pending_age_s",
+		r = jsonutil_add(o, "oldest_queued_age_s",
 		    json_object_new_int64(st.oldest_pending_age_s));
 	}
 	if (r == 0) {

@@ -150,7 +150,7 @@ void submitter_get_status(
 
 /* The "submission" object for status: {"state": "ok" | "paused" |
  * "api-unreachable" | "offline", "reason", "breaker",
- * "oldest_pending_age_s", "oldest_flagged"} and "queue" counts are in
+ * "oldest_queued_age_s", "oldest_flagged"} and "queue" counts are in
  * submitter_queue_json. New objects, NULL on ENOMEM. s may be NULL
  * (offline). */
 json_object *submitter_status_json(const struct submitter *s);

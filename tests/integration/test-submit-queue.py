@@ -5,7 +5,7 @@
   full, the rest counted in "omitted"), and cwtimectl prints it;
 - `queue edit --add-to/--email` (as for start): the re-queued POST body
   carries addToDetailDescriptionFlag & co.;
-- an entry's pending age (status "submission.oldest_pending_age_s")
+- an entry's pending age (status "submission.oldest_queued_age_s")
   survives a daemon restart (queued_at, from the log or the stop record).
 
 Waits poll with deadlines; nothing sleeps to wait.
@@ -261,7 +261,7 @@ def case_age_restart(base, cw):
 
     def age():
         r = s.env.raw("status")
-        return r["result"]["submission"]["oldest_pending_age_s"]
+        return r["result"]["submission"]["oldest_queued_age_s"]
     T.ok(s.env.wait_for(lambda: age() >= 3, timeout=20),
          "%s: the age grows while the queue is paused" % name)
     s.stop()
