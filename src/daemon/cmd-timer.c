@@ -1994,17 +1994,17 @@ cmd_recent(struct request *req)
 	const struct outbox *ob = &d->state.outbox;
 	CLEANUP_JSON json_object *o = json_object_new_object();
 	CLEANUP_FREE struct tracker_timer **tm = NULL;
-	json_object *arr = json_object_new_array();
+	CLEANUP_JSON json_object *arr = json_object_new_array();
 	int64_t limit = CMD_TIMER_RECENT_DEFAULT;
 	char tgt[TARGET_STR_MAX];
 	int r = 0;
 
 	if (!o || !arr) {
-		json_object_put(arr);
 		request_failf(req, ERR_INTERNAL, NULL, "out of memory");
 		return;
 	}
-	json_object_object_add(o, "recent", arr);
+	/* arr goes out in parts when a thousand summaries pass the line
+	 * (cmd-more.h) */
 	if (request_arg_int(req, "limit", &limit) && (limit < 1 ||
 	    limit > 1000)) {
 		request_failf(req, ERR_BAD_ARGUMENT, "limit",
@@ -2034,7 +2034,7 @@ cmd_recent(struct request *req)
 		request_failf(req, ERR_INTERNAL, NULL, "out of memory");
 		return;
 	}
-	request_reply(req, TAKE_PTR(o));
+	request_reply_list(req, TAKE_PTR(o), "recent", arr);
 }
 
 /* ---- the table ---- */

@@ -168,6 +168,25 @@ def test_many(base):
          "timers_omitted" not in r,
          "list of %d timers: the first line says where the rest begins"
          % MANY, {k: v for k, v in r.items() if k != "timers"})
+    # recent of 1,000 targets with long names passes the line too
+    lines = pipelined(e, [("start", {"target": "company:ACME%021d" % i})
+                          for i in range(1000)])
+    T.ok(len(lines) == 1000 and all(json.loads(x).get("ok")
+                                    for x in lines),
+         "1,000 company timers with 25-character identifiers start",
+         lines[:1])
+    first = pipelined(e, [("recent", {"limit": 1000})])[0]
+    r = json.loads(first).get("result", {})
+    rc, out, err = e.ctl("recent", "--limit", "1000")
+    got = [x["target"] for x in (out or {}).get("recent", [])]
+    T.ok(len(first) + 1 <= LINE_MAX and r.get("truncated") is True and
+         rc == 0 and len(got) == 1000 and len(set(got)) == 1000 and
+         got[0] == "company:ACME%021d" % 999,
+         "recent --limit 1000: the first line holds %d, cwtimectl joins "
+         "all 1,000, most recent first" % len(r.get("recent", [])),
+         (len(first), rc, err, got[:2]))
+    for i in range(1000):
+        e.raw("cancel", {"target": "company:ACME%021d" % i, "yes": True})
     rc, out, err = e.ctl("list")
     got = [t["target"] for t in (out or {}).get("timers", [])]
     T.ok(rc == 0 and sorted(got) == sorted("ticket:%d" % (100000 + i)
