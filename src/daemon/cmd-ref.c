@@ -35,6 +35,7 @@
 #include <json-c/json.h>
 
 #include "common/cleanup.h"
+#include "daemon/cmd-more.h"
 #include "daemon/config.h"
 #include "daemon/cwapi.h"
 #include "daemon/daemon.h"
@@ -882,24 +883,28 @@ on_listop_req_freed(void *data)
 	op->req = NULL; /* shutdown: the fetch's callback frees op later */
 }
 
-static json_object *
-list_result(enum refdata_kind kind, struct daemon *d)
+/* Replies with the cached list: hundreds of charge codes pass a line,
+ * so the items go in parts (cmd-more.h). */
+static void
+reply_list(struct request *req, enum refdata_kind kind)
 {
+	struct daemon *d = request_daemon(req);
 	const struct refdata *rd = cmdref_cache(d);
 	json_object *raw = refdata_raw(rd, kind);
+	CLEANUP_JSON json_object *none = raw ? NULL : json_object_new_array();
 	json_object *o = json_object_new_object();
 
-	if (!o) {
-		return NULL;
+	if (!o || (!raw && !none)) {
+		json_object_put(o);
+		request_failf(req, ERR_INTERNAL, NULL, "out of memory");
+		return;
 	}
 	json_object_object_add(
 	    o, "kind", json_object_new_string(refdata_kind_label(kind)));
-	json_object_object_add(
-	    o, "items", raw ? json_object_get(raw) : json_object_new_array());
 	json_object_object_add(o, "age_s",
 	    json_object_new_int64(cmdref_now(d) - rd->lists[kind].loaded_at));
 	json_object_object_add(o, "ttl_s", json_object_new_int64(rd->ttl_s));
-	return o;
+	request_reply_list(req, o, "items", raw ? raw : none);
 }
 
 static void
@@ -919,7 +924,7 @@ on_list_fetched(int r, int64_t id, const struct errbuf *err, void *userdata)
 		request_fail(req, err);
 		return;
 	}
-	request_reply(req, list_result(kind, request_daemon(req)));
+	reply_list(req, kind);
 }
 
 static void
@@ -932,7 +937,7 @@ cmd_list(struct request *req, enum refdata_kind kind)
 
 	if (!request_arg_bool(req, "refresh", false) &&
 	    refdata_fresh(cmdref_cache(d), kind, cmdref_now(d))) {
-		request_reply(req, list_result(kind, d));
+		reply_list(req, kind);
 		return;
 	}
 	op = calloc(1, sizeof(*op));

@@ -258,6 +258,11 @@ class FakeCW:
         with one mobileGuid, or a hand-made entry without the marker (E10)."""
         return self._control("POST", "entries", list(entries))["ids"]
 
+    def insert_charge_codes(self, codes):
+        """Adds charge codes shaped as in seed.json (company by its
+        identifier); they live until reset()."""
+        return self._control("POST", "chargecodes", list(codes))["ids"]
+
     def config(self, **kw):
         """guid="store"|"drop"|"nofilter", api_member="jdoe"."""
         if kw:

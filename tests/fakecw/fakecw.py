@@ -1639,6 +1639,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
                             app.store(ent)
                             ids.append(ent["id"])
                         return self.control_reply(200, {"ids": ids})
+                elif cmd == "chargecodes":
+                    if method == "POST":
+                        # seed-shaped charge codes (company by identifier)
+                        items = body if isinstance(body, list) else [body]
+                        ids = []
+                        for item in items:
+                            cc = dict(item)
+                            cc["company"] = app.company_ref(item["company"])
+                            app.charge_codes[cc["id"]] = cc
+                            ids.append(cc["id"])
+                        return self.control_reply(200, {"ids": ids})
                 else:
                     return self.control_reply(404, {"error": "unknown control path"})
                 return self.control_reply(405, {"error": "method not allowed"})

@@ -417,7 +417,29 @@ def test_names(d, cw, log):
     code, out, err = d.ctl("codes")
     ok(code == 0 and "MTNG" in out and "ONCALL" in out,
        "codes lists the charge codes", (code, out, err))
+    # a big MSP: 700 charge codes are several reply lines
+    n0 = len(js_codes(d))
+    ids = cw.insert_charge_codes(
+        {"id": 5000 + i, "name": "Project work code %03d %s" % (i, "x" * 60),
+         "company": 19297, "billTime": "Billable", "timeEntryFlag": True,
+         "expenseEntryFlag": False} for i in range(700))
+    code, js, err = d.ctl_json("codes", "--refresh")
+    names = [c["name"] for c in (js or {}).get("items", [])]
+    ok(code == 0 and len(names) == n0 + 700 and
+       all("Project work code %03d" % i in " ".join(names[-700:])
+           for i in (0, 350, 699)) and not js.get("truncated") and
+       "more" not in js and len(ids) == 700,
+       "codes --refresh with 700 more codes: every one, joined from parts",
+       (code, err, len(names)))
+    code, out, err = d.ctl("codes")
+    ok(code == 0 and out.count("Project work code") == 700,
+       "codes prints all %d of them" % (n0 + 700), (code, err[-300:]))
     log.new()
+
+
+def js_codes(d):
+    code, js, err = d.ctl_json("codes")
+    return (js or {}).get("items", [])
 
 
 def posts_of(reqs, guid=None):
