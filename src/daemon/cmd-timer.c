@@ -1820,6 +1820,19 @@ cmd_status(struct request *req)
 	reply_or_oom(req, status_json(request_daemon(req), &now, true));
 }
 
+json_object *
+cmd_timer_status(struct daemon *d)
+{
+	struct now now;
+	struct errbuf e;
+
+	errbuf_clear(&e);
+	if (!d->ticker || ticker_now(d->ticker, &now, &e) < 0) {
+		return NULL;
+	}
+	return status_json(d, &now, true);
+}
+
 /* list: the status with every timer, its fields included; a thousand
  * timers come in parts (cmd-more.h). status keeps to one line: a status
  * bar reads one. */

@@ -29,6 +29,7 @@
 
 #include "common/cleanup.h"
 #include "common/proto.h"
+#include "daemon/cmd-timer.h"
 #include "daemon/commands.h"
 #include "daemon/journal.h"
 #include "daemon/log.h"
@@ -636,16 +637,15 @@ daemon_hello(struct daemon *d)
 {
 	json_object *o = json_object_new_object();
 	json_object *snap = NULL;
-	struct now now;
-	struct errbuf e;
 
 	if (!o) {
 		return NULL;
 	}
-	/* The timers as the status reply shows them (small, unlike the
-	 * checkpoint, which also holds a month of submitted entries). */
-	if (d->state_init && d->ticker && ticker_now(d->ticker, &now, &e) == 0) {
-		snap = tracker_status_json(&d->state.tracker, &now, NULL);
+	/* The status result, as `status` replies it: small, unlike the
+	 * checkpoint (a month of submitted entries), and fitted to the line
+	 * (a thousand timers with their fields made subscribe fail). */
+	if (d->state_init && d->ticker) {
+		snap = cmd_timer_status(d);
 	} else if (d->state_init) {
 		snap = tracker_snapshot(&d->state.tracker);
 	} else {

@@ -168,6 +168,22 @@ def test_many(base):
          "timers_omitted" not in r,
          "list of %d timers: the first line says where the rest begins"
          % MANY, {k: v for k, v in r.items() if k != "timers"})
+    # a subscriber's hello snapshot of 1,000 timers fits its line too
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(30)
+    s.connect(e.socket)
+    f = s.makefile("rb")
+    s.sendall(b'{"v":1,"id":1,"cmd":"subscribe"}\n')
+    reply = json.loads(f.readline())
+    hello_line = f.readline() if reply.get("ok") else b""
+    s.close()
+    hello = json.loads(hello_line) if hello_line else {}
+    st = hello.get("data", {}).get("state", {})
+    T.ok(reply.get("ok") is True and hello.get("event") == "hello" and
+         len(hello_line) <= LINE_MAX and
+         len(st.get("timers", [])) + st.get("timers_omitted", 0) == MANY,
+         "subscribe with %d timers: ok, and a hello of %d bytes that counts "
+         "every timer" % (MANY, len(hello_line)), reply)
     # recent of 1,000 targets with long names passes the line too
     lines = pipelined(e, [("start", {"target": "company:ACME%021d" % i})
                           for i in range(1000)])
