@@ -58,6 +58,11 @@ class Arrivals:
         while time.monotonic() < end:
             self.poll()
             if stop and stop():
+                # the request that made stop() true (the one that opened
+                # the breaker) may have reached the fake's log after the
+                # poll above: the fake logs before it replies, so a poll
+                # now has it (CI once counted 2 of 3 under ASan)
+                self.poll()
                 return True
             time.sleep(0.02)  # the polling period of the log, not a wait
         self.poll()
