@@ -176,6 +176,9 @@ def test_many(base):
     s.sendall(b'{"v":1,"id":1,"cmd":"subscribe"}\n')
     reply = json.loads(f.readline())
     hello_line = f.readline() if reply.get("ok") else b""
+    # both: the file object keeps the socket open, and a subscriber left
+    # behind makes every later change build a 2,000-timer event
+    f.close()
     s.close()
     hello = json.loads(hello_line) if hello_line else {}
     st = hello.get("data", {}).get("state", {})
